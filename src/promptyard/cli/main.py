@@ -1,0 +1,31 @@
+"""The ``promptyard`` command. Thin: every command calls the same functions as the API."""
+
+from __future__ import annotations
+
+import typer
+
+from promptyard.cli import admin, datasets, evals, traces
+from promptyard.cli.demo import demo
+from promptyard.cli.prompts import prompts_app
+from promptyard.cli.run import run_command
+
+app = typer.Typer(
+    name="promptyard",
+    help="promptyard: versioned prompts, one gateway pipeline, RAG, traces and evals.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(admin.db_app, name="db")
+app.add_typer(admin.keys_app, name="keys")
+app.command("serve")(admin.serve)
+# Domain command groups: one line each.
+app.add_typer(prompts_app, name="prompts")
+app.command("demo")(demo)
+app.command("run")(run_command)
+app.add_typer(traces.app, name="traces")
+app.add_typer(datasets.datasets_app, name="datasets")
+app.add_typer(evals.eval_app, name="eval")
+app.add_typer(evals.batch_app, name="batch")
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,190 @@
+"""Daily budgets per project: spend recorded with each call, WARN events at 80% and 100%.
+
+``record`` adds a call's cost to the day's total atomically (see :mod:`.spend_counters`),
+buffers it for the database (see :mod:`.spend_store`), and, when the total crosses 80%
+or 100% of ``PROMPTYARD_DAILY_BUDGET_USD``, emits one WARN event per threshold per day:
+a counter (``stats.budget_warnings``), an entry in :attr:`BudgetTracker.events`, a flag
+on the crossing call's trace (``budget_80`` / ``budget_100``), and the alert sink
+(``runtime.alerts``: a WARN line in the trace log, a row, the webhook if
+``PROMPTYARD_BUDGET_WEBHOOK_URL`` is set); without a sink, a WARNING log record.
+``check`` refuses calls with :class:`BudgetExceeded` once the budget is spent, when the
+hard stop is on.
+
+Concurrency: the check happens before a call and the cost is known only after it, so
+calls already in flight when the budget runs out still finish; every cent they spend is
+recorded exactly.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from promptyard.errors import BudgetExceeded
+from promptyard.gateway.spend_counters import MemorySpendCounter, SpendCounter
+from promptyard.gateway.spend_store import SpendStore
+from promptyard.gateway.stats import GatewayStats
+
+log = logging.getLogger("promptyard.budget")
+
+THRESHOLDS = (80, 100)
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetEvent:
+    project: str
+    day: str
+    threshold_pct: int
+    spent_usd: float
+    budget_usd: float
+    at: datetime
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "event": "budget_threshold",
+            "level": "WARN",
+            "project": self.project,
+            "day": self.day,
+            "threshold_pct": self.threshold_pct,
+            "spent_usd": round(self.spent_usd, 6),
+            "budget_usd": self.budget_usd,
+            "at": self.at.isoformat(),
+        }
+
+
+class BudgetTracker:
+    def __init__(
+        self,
+        *,
+        daily_budget_usd: float | None = None,
+        hard_stop: bool = False,
+        alert_sink: Callable[[BudgetEvent], None] | None = None,
+        counter: SpendCounter | None = None,
+        store: SpendStore | None = None,
+        stats: GatewayStats | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.daily_budget_usd = daily_budget_usd
+        self.hard_stop = hard_stop
+        self.alert_sink = alert_sink
+        self.counter: SpendCounter = counter or MemorySpendCounter()
+        self.store = store
+        self.stats = stats or GatewayStats()
+        self.events: deque[BudgetEvent] = deque(maxlen=1000)
+        self._clock = clock
+        self._day_index = -1
+        self._day = date(1970, 1, 1)
+        self._day_str = ""
+        self._seeded: set[tuple[str, str]] = set()
+        self._fired: set[tuple[str, str, int]] = set()
+
+    # ---- day -------------------------------------------------------------------------
+    def _today(self) -> tuple[date, str]:
+        now = self._clock()
+        index = int(now // 86_400)
+        if index != self._day_index:
+            self._day_index = index
+            self._day = datetime.fromtimestamp(now, UTC).date()
+            self._day_str = self._day.isoformat()
+            self._fired = {f for f in self._fired if f[1] == self._day_str}
+        return self._day, self._day_str
+
+    async def _seed(self, project: str, day: date, day_str: str) -> None:
+        """Once per project and day: start from the spend already persisted (restarts, other instances)."""
+        key = (project, day_str)
+        if key in self._seeded:
+            return
+        if self.store is not None:
+            try:
+                persisted = await self.store.aload(project, day)
+                await self.counter.seed(project, day_str, persisted)
+            except Exception as exc:  # noqa: BLE001 - counted and logged; the budget starts from 0
+                self.stats.budget_errors += 1
+                log.warning("could not load today's spend for project %s: %s", project, exc)
+        self._seeded.add(key)
+
+    # ---- the two calls the pipeline makes ------------------------------------------------
+    async def check(self, project: str) -> None:
+        """Raise BudgetExceeded when the hard stop is on and today's budget is spent."""
+        budget = self.daily_budget_usd
+        if budget is None or not self.hard_stop:
+            return
+        day, day_str = self._today()
+        await self._seed(project, day, day_str)
+        try:
+            spent = await self.counter.get(project, day_str)
+        except Exception as exc:  # noqa: BLE001 - a budget backend outage must not take the gateway down
+            self.stats.budget_errors += 1
+            log.warning("budget check failed for project %s, letting the call through: %s", project, exc)
+            return
+        if spent >= budget:
+            self.stats.budget_refused += 1
+            raise BudgetExceeded(
+                f"daily budget of {budget:.2f} USD for project {project!r} is spent ({spent:.4f} USD today)",
+                hint="raise PROMPTYARD_DAILY_BUDGET_USD, wait for 00:00 UTC, or turn off PROMPTYARD_BUDGET_HARD_STOP",
+            )
+
+    async def record(self, project: str, usd: float, calls: int = 1) -> list[str]:
+        """Record a call's cost. Returns the thresholds this call crossed, as trace flags."""
+        day, day_str = self._today()
+        if self.store is not None:
+            self.store.add(project, day, usd, calls)
+        budget = self.daily_budget_usd
+        if budget is None or not usd:
+            return []
+        await self._seed(project, day, day_str)
+        try:
+            total = await self.counter.add(project, day_str, usd)
+        except Exception as exc:  # noqa: BLE001 - counted and logged; the database still gets the spend
+            self.stats.budget_errors += 1
+            log.warning("could not record spend for project %s: %s", project, exc)
+            return []
+        flags: list[str] = []
+        for pct in THRESHOLDS:
+            if total < budget * pct / 100.0 or (project, day_str, pct) in self._fired:
+                continue
+            self._fired.add((project, day_str, pct))
+            try:
+                first = await self.counter.first_alert(project, day_str, pct)
+            except Exception as exc:  # noqa: BLE001
+                self.stats.budget_errors += 1
+                log.warning("budget alert flag failed for project %s: %s", project, exc)
+                first = True
+            if first:
+                self._emit(BudgetEvent(project, day_str, pct, total, budget, datetime.now(UTC)))
+                flags.append(f"budget_{pct}")
+        return flags
+
+    async def spent_today(self, project: str) -> float:
+        day, day_str = self._today()
+        await self._seed(project, day, day_str)
+        return await self.counter.get(project, day_str)
+
+    # ---- events ---------------------------------------------------------------------------
+    def _emit(self, event: BudgetEvent) -> None:
+        self.events.append(event)
+        self.stats.budget_warnings += 1
+        if self.alert_sink is None:
+            log.warning(
+                "budget: project %s reached %d%% of its daily budget (%.4f of %.2f USD on %s)",
+                event.project,
+                event.threshold_pct,
+                event.spent_usd,
+                event.budget_usd,
+                event.day,
+            )
+            return
+        try:
+            self.alert_sink(event)
+        except Exception as exc:  # noqa: BLE001 - an alert never fails the call that crossed the line
+            self.stats.budget_errors += 1
+            log.warning("budget alert sink failed: %s", exc)
+
+    async def aclose(self) -> None:
+        if self.store is not None:
+            await self.store.aclose()
+        await self.counter.aclose()

@@ -1,0 +1,104 @@
+"""The parsed form of a prompt file: front matter plus message blocks.
+
+A :class:`PromptSpec` is what ``prompts/files.py`` parses, what the registry stores
+(as JSON, next to the raw file text and its content hash) and what the renderer and the
+gateway consume.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from promptyard.chat import CacheTTL, Role
+
+VarType = Literal["string", "integer", "number", "boolean", "list", "object"]
+FallbackTrigger = Literal["rate_limited", "unavailable", "timeout"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class VariableSpec(_Strict):
+    """A declared template variable."""
+
+    type: VarType = "string"
+    required: bool = True
+    default: Any = None
+    description: str = ""
+    untrusted: bool = False
+    """Wrap the value in nonce-named delimiter tags and neutralize anything that could close them."""
+    max_length: int | None = None
+    """Maximum length in characters (strings) or items (lists)."""
+    delimiter: str = "user_input"
+    """Base name of the delimiter tag for untrusted values (``<user_input-3f9a…>``)."""
+
+
+class Fallback(_Strict):
+    """A model to try when the primary fails.
+
+    ``degraded`` marks a lesser model: it is used only when the prompt allows it, and a
+    response it produced carries ``degraded: true``.
+    """
+
+    model: str
+    """``provider/model``, e.g. ``anthropic/claude-haiku-4-5``."""
+    on: list[FallbackTrigger] = Field(default_factory=lambda: list[FallbackTrigger](["rate_limited"]))
+    degraded: bool = False
+
+
+class ModelConfig(_Strict):
+    provider: str = "local"
+    model: str = "smollm2-135m-instruct"
+    temperature: float = 0.2
+    max_tokens: int = 256
+    top_p: float | None = None
+    stop: list[str] = Field(default_factory=list)
+    response_format: Literal["text", "json"] = "text"
+    fallbacks: list[Fallback] = Field(default_factory=list)
+    allow_degraded: bool = False
+    """Allow fallbacks marked ``degraded`` when the primary is down."""
+    timeout_s: float | None = None
+    """Per-prompt generation timeout (unset: ``PROMPTYARD_REQUEST_TIMEOUT_S``)."""
+
+
+class OutputRules(_Strict):
+    json_schema: dict[str, Any] | None = None
+    required_sections: list[str] = Field(default_factory=list)
+    """Strings (e.g. headings) that must appear in the output."""
+    min_tokens: int | None = None
+    max_tokens: int | None = None
+
+
+class MessageBlock(_Strict):
+    """One message template. ``line`` is its first line in the source file."""
+
+    role: Role
+    template: str
+    line: int = 0
+
+
+class Breakpoint(_Strict):
+    """A cache breakpoint between blocks: blocks ``[0, after_blocks)`` are the stable prefix."""
+
+    after_blocks: int
+    ttl: CacheTTL = "1h"
+
+
+class PromptSpec(_Strict):
+    name: str
+    version: str
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    changelog: str = ""
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    variables: dict[str, VariableSpec] = Field(default_factory=dict)
+    output: OutputRules = Field(default_factory=OutputRules)
+    blocks: list[MessageBlock]
+    breakpoints: list[Breakpoint] = Field(default_factory=list)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"

@@ -1,0 +1,109 @@
+"""Token-aware, Markdown-aware chunking.
+
+Sizes are counted with the embedder's own tokenizer. A Markdown document is first cut
+at its headings; every chunk remembers the heading path it sits under (``Setup >
+Install``), so a chunk from the middle of a section still says what it is about. Windows
+overlap by ``chunk_overlap`` of their size and prefer to end at a sentence or line end.
+
+A chunk never holds more text than the embedder reads: with all-MiniLM-L6-v2 (256
+tokens, title and heading included) the 300-token default is trimmed to fit, so no part
+of a chunk is invisible to vector search.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from promptyard.rag.embedders.base import Tokenizer
+from promptyard.rag.models import Chunk, ChunkConfig, Document
+
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_SENTENCE_END = (".", "!", "?", ":", ";")
+MIN_TOKENS = 16
+
+
+@dataclass(frozen=True)
+class Section:
+    heading: str
+    start: int
+    end: int
+
+
+def markdown_sections(text: str) -> list[Section]:
+    """Cut at ATX headings (``#`` .. ``######``) outside fenced code; the body starts after the heading line."""
+    sections: list[Section] = []
+    path: list[tuple[int, str]] = []
+    heading = ""
+    body_start = 0
+    pos = 0
+    in_fence = False
+    for line in text.splitlines(keepends=True):
+        if _FENCE.match(line):
+            in_fence = not in_fence
+        match = None if in_fence else _HEADING.match(line.rstrip("\r\n"))
+        if match:
+            if text[body_start:pos].strip():
+                sections.append(Section(heading, body_start, pos))
+            level = len(match.group(1))
+            path = [(lvl, h) for lvl, h in path if lvl < level] + [(level, match.group(2).strip())]
+            heading = " > ".join(h for _, h in path)
+            body_start = pos + len(line)
+        pos += len(line)
+    if text[body_start:].strip():
+        sections.append(Section(heading, body_start, len(text)))
+    return sections
+
+
+def _window_end(spans: list[tuple[int, int]], text: str, start: int, size: int) -> int:
+    """Index one past the last token of the window starting at ``start``: a sentence end if one is near."""
+    end = min(start + size, len(spans))
+    if end == len(spans):
+        return end
+    floor = start + max(1, (size * 3) // 4)
+    for i in range(end - 1, floor - 1, -1):
+        token = text[spans[i][0] : spans[i][1]]
+        gap = text[spans[i][1] : spans[i + 1][0]]
+        if token.endswith(_SENTENCE_END) or "\n" in gap:
+            return i + 1
+    return end
+
+
+def chunk_document(doc: Document, tokenizer: Tokenizer, config: ChunkConfig, *, max_tokens: int) -> list[Chunk]:
+    """Chunks of ``doc`` with character offsets into ``doc.text`` (``chunk.text == doc.text[start:end]``)."""
+    text = doc.text
+    sections = markdown_sections(text) if doc.markdown else [Section("", 0, len(text))]
+    chunks: list[Chunk] = []
+    for section in sections:
+        prefix = " > ".join(p for p in (doc.title, section.heading) if p)
+        room = max_tokens - 2 - (tokenizer.count(prefix) + 1 if prefix else 0)
+        size = max(MIN_TOKENS, min(config.chunk_tokens, room))
+        body = text[section.start : section.end]
+        spans = [(a + section.start, b + section.start) for a, b in tokenizer.spans(body)]
+        if not spans:
+            continue
+        first = 0
+        while first < len(spans):
+            last = _window_end(spans, text, first, size)
+            start, end = spans[first][0], spans[last - 1][1]
+            chunks.append(
+                Chunk(
+                    chunk_id=f"{doc.doc_id}#{len(chunks)}",
+                    doc_id=doc.doc_id,
+                    ordinal=len(chunks),
+                    title=doc.title,
+                    heading=section.heading,
+                    text=text[start:end],
+                    start=start,
+                    end=end,
+                    source=doc.source,
+                    tokens=last - first,
+                    metadata=doc.metadata,
+                )
+            )
+            if last >= len(spans):
+                break
+            overlap = int((last - first) * config.chunk_overlap)
+            first = max(first + 1, last - overlap)
+    return chunks

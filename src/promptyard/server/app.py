@@ -1,0 +1,40 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from promptyard import __version__
+from promptyard.runtime import Runtime
+from promptyard.server import errors
+from promptyard.server.routers import admin as admin_router
+from promptyard.server.routers import health, openai_compat, run
+from promptyard.server.routers import keys as keys_router
+from promptyard.server.routers import metrics as metrics_router
+from promptyard.server.routers import prompts as prompts_router
+
+
+def create_app(runtime: Runtime | None = None) -> FastAPI:
+    rt = runtime or Runtime()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        _ = rt.db  # migrations run on start
+        yield
+        await rt.aclose()
+
+    app = FastAPI(title="promptyard", version=__version__, lifespan=lifespan)
+    app.state.runtime = rt
+    errors.install(app)
+    app.include_router(health.router)
+    # Domain routers: one line each.
+    app.include_router(openai_compat.router)
+    app.include_router(run.router)
+    app.include_router(prompts_router.router)
+    app.include_router(keys_router.router)
+    app.include_router(admin_router.router)
+    app.include_router(metrics_router.router)
+    return app

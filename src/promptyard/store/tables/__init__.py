@@ -1,0 +1,5 @@
+"""Every table, imported so ``Base.metadata`` is complete (Alembic and tests use it)."""
+
+from promptyard.store.tables import evals, gateway, registry, tracing
+
+__all__ = ["evals", "gateway", "registry", "tracing"]

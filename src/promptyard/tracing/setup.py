@@ -1,0 +1,63 @@
+"""Building the recorder the runtime hands to the gateway.
+
+``PROMPTYARD_TRACING=true`` (default): a :class:`TraceWriter` writing to every sink in
+``PROMPTYARD_TRACE_SINKS`` (JSONL + SQL by default; ``otel`` added when
+``PROMPTYARD_OTLP_ENDPOINT`` is set) and feeding the Prometheus metrics.
+``PROMPTYARD_TRACING=false``: a :class:`NullRecorder`, and the gateway skips building
+traces at all; ``/metrics`` then still has the gateway's own counters (calls, errors,
+cache hits, retries, ...), but not the per-model token, cost and latency series.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from promptyard import plugins
+from promptyard.settings import Settings
+from promptyard.store.db import Database
+from promptyard.tracing.base import TraceSink
+from promptyard.tracing.metrics import Metrics
+from promptyard.tracing.model import NullRecorder
+from promptyard.tracing.writer import TraceWriter
+
+GROUP = "promptyard.trace_sinks"
+
+
+def sink_names(settings: Settings) -> list[str]:
+    if not settings.tracing:
+        return []
+    names = list(dict.fromkeys(settings.trace_sinks))
+    if settings.otlp_endpoint and "otel" not in names:
+        names.append("otel")
+    return names
+
+
+def build_sinks(settings: Settings, db: Callable[[], Database]) -> list[TraceSink]:
+    sinks: list[TraceSink] = []
+    for name in sink_names(settings):
+        sink: TraceSink = plugins.get(GROUP, name)(settings, db())
+        sinks.append(sink)
+    return sinks
+
+
+def build_recorder(
+    settings: Settings, db: Callable[[], Database], metrics: Metrics | None = None
+) -> TraceWriter | NullRecorder:
+    """What ``runtime.tracer`` is: the writer, or a NullRecorder when tracing is off."""
+    if not settings.tracing:
+        return NullRecorder()
+    return build_writer(settings, db, metrics)
+
+
+def build_writer(settings: Settings, db: Callable[[], Database], metrics: Metrics | None = None) -> TraceWriter:
+    writer = TraceWriter(
+        build_sinks(settings, db),
+        queue_size=settings.trace_queue_size,
+        batch_size=settings.trace_batch_size,
+        flush_interval_s=settings.trace_flush_interval_s,
+        redact_mode=settings.trace_redact,
+        observers=[metrics.observe] if metrics is not None else [],
+    )
+    if metrics is not None:
+        metrics.watch(writer)
+    return writer

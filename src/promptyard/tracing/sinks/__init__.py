@@ -1,0 +1,1 @@
+"""Trace sinks, one per file: ``jsonl``, ``sql``, ``otel``."""

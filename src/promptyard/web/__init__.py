@@ -1,0 +1,1 @@
+"""Operator pages: Jinja templates (``templates/``) and vendored static files (``static/``)."""
