@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from promptyard.gateway.pipeline import Gateway
     from promptyard.prompts.registry import PromptRegistry
     from promptyard.providers.registry import ProviderRegistry
+    from promptyard.rag.service import RagService
     from promptyard.tracing.alerts import BudgetAlerter
     from promptyard.tracing.metrics import Metrics
 
@@ -99,6 +100,13 @@ class Runtime:
 
         return build_evals(self)
 
+    @cached_property
+    def rag(self) -> RagService:
+        """Corpora, ingest, hybrid search and cited answers (store, embedder, reranker from settings)."""
+        from promptyard.rag.service import build_rag
+
+        return build_rag(self.settings, tracer=self.tracer, gateway=lambda: self.gateway)
+
     async def aclose(self) -> None:
         """Release what was opened: providers, trace writers, database connections."""
         if "gateway" in self.__dict__:
@@ -110,5 +118,7 @@ class Runtime:
         close_tracer = getattr(self.__dict__.get("tracer"), "close", None)
         if callable(close_tracer):
             await asyncio.to_thread(close_tracer)  # flushes every queued trace, then closes the sinks
+        if "rag" in self.__dict__:
+            await asyncio.to_thread(self.rag.close)
         if "db" in self.__dict__:
             self.db.dispose()

@@ -179,6 +179,9 @@ class Settings(BaseSettings):
     reranker_api_key: SecretStr | None = None
     """API key for the rerank API."""
 
+    reranker_model: str = ""
+    """Model name sent to the rerank API (``rerank-v3.5``, ``jina-reranker-v2-base-multilingual``, ...)."""
+
     chunk_tokens: int = 300
     """Chunk size in embedder tokens."""
 
@@ -236,6 +239,9 @@ class Settings(BaseSettings):
 
     rag_answer_prompt: str = "rag_answer@production"
     """Prompt (``NAME@LABEL`` or ``NAME@VERSION``) that writes cited answers."""
+
+    rag_answer_timeout_s: float = 60.0
+    """Generation timeout of a cited answer; when it passes, the retrieved sources are returned without an answer."""
 
     rag_transform_label: str = "production"
     """Label (or version) of the query-transform prompts ``hyde``, ``multi_query`` and ``decompose``."""

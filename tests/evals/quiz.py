@@ -3,6 +3,8 @@
 * A QA prompt whose system message says "Reply with the exact answer." answers
   ``question N?`` with ``answer N``; any other wording answers only every third question
   right and says "I am not sure" otherwise (the deliberately worse version).
+* ``rag_answer`` answers ``answer N [dN]`` when document ``dN`` is in its context and
+  abstains otherwise.
 * The judge rubric ("You grade answers") gets ``{"score": 5}`` when the graded answer
   equals the reference, ``{"score": 1}`` otherwise, and text that is not JSON when the
   answer contains ``BROKEN`` (a judge failure).
@@ -39,6 +41,8 @@ class QuizProvider:
                 return "I refuse to answer in JSON."
             score = 5 if answer.strip() == reference.strip() else 1
             return json.dumps({"score": score, "reason": "same as reference" if score == 5 else "differs"})
+        if "You answer questions using only the documents" in system:
+            return self.rag_answer(user)
         match = _QUESTION.search(user)
         if match is None:
             return "no question found"
@@ -46,6 +50,16 @@ class QuizProvider:
         if "Reply with the exact answer." in system or n % 3 == 0:
             return f"answer {n}"
         return "I am not sure"
+
+    @staticmethod
+    def rag_answer(user: str) -> str:
+        """``answer N [dN]`` when document dN is in the context; q7 also cites a made-up ``[doc_99]``."""
+        match = _QUESTION.search(user.rsplit("Question:", 1)[-1])
+        n = int(match.group(1)) if match else -1
+        if f"[d{n}]" not in user:
+            return "I don't have information about that"
+        extra = " [doc_99]" if n == 7 else ""
+        return f"answer {n} [d{n}]{extra}"
 
     async def complete(self, request: CompletionRequest) -> CompletionResponse:
         self.requests.append(request)
@@ -87,7 +101,7 @@ variables:
 
 
 def judge_prompt(repo_root_text: str) -> str:
-    """The shipped judge rubric, pointed at the quiz provider."""
+    """A shipped prompt file (the judge rubric, rag_answer), pointed at the quiz provider."""
     return repo_root_text.replace("provider: local", "provider: quiz").replace(
         "model: smollm2-135m-instruct", "model: quiz-judge"
     )

@@ -95,6 +95,8 @@ def make_runtime(tmp_path: Path) -> Iterator[Callable[..., Runtime]]:
 
     yield build
     for rt in made:
+        if "rag" in rt.__dict__:
+            rt.rag.close()
         if "tracer" in rt.__dict__:
             close = getattr(rt.tracer, "close", None)
             if close is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from promptyard.cli import admin, datasets, evals, traces
+from promptyard.cli import admin, datasets, evals, rag, traces
 from promptyard.cli.demo import demo
 from promptyard.cli.prompts import prompts_app
 from promptyard.cli.run import run_command
@@ -26,6 +26,9 @@ app.add_typer(traces.app, name="traces")
 app.add_typer(datasets.datasets_app, name="datasets")
 app.add_typer(evals.eval_app, name="eval")
 app.add_typer(evals.batch_app, name="batch")
+app.command("ingest")(rag.ingest)
+app.command("ask")(rag.ask)
+app.add_typer(rag.corpora_app, name="corpora")
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -13,7 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from promptyard.cli.common import cli_errors, console, err_console, runtime
-from promptyard.errors import ConfigError, InvalidInput
+from promptyard.errors import InvalidInput
 from promptyard.runtime import Runtime
 from promptyard.tracing.files import trace_dir
 from promptyard.tracing.model import Trace
@@ -152,10 +152,8 @@ def replay_cmd(
     reader = _reader(rt)
     trace = reader.find(trace_id)
     _warn_skipped(reader)
-    gateway = getattr(rt, "gateway", None)
-    if gateway is None:
-        raise ConfigError("this build has no gateway to replay through")
-    rag = getattr(rt, "rag", None) if trace.kind == "rag" else None
+    gateway = rt.gateway
+    rag = rag_replayer(rt) if trace.kind == "rag" else None
 
     async def go() -> Any:
         try:
@@ -185,6 +183,22 @@ def replay_cmd(
         if not result.same_chunks:
             console.print(f"  original: {', '.join(result.original_chunk_ids)}")
             console.print(f"  replay:   {', '.join(result.new_chunk_ids or [])}")
+
+
+def rag_replayer(rt: Runtime) -> Any:
+    """A RAG replayer on ``rt.rag``; a label-pinned prompt resolves to the version its sub-call used."""
+    from promptyard.tracing.queries import children
+    from promptyard.tracing.rag_replay import RagReplayer
+
+    def version_of(trace: Trace) -> str | None:
+        if trace.prompt_version:
+            return trace.prompt_version
+        for sub in children(rt.db, trace.trace_id):
+            if sub.kind == "prompt" and sub.prompt_name == trace.prompt_name and sub.prompt_version:
+                return sub.prompt_version
+        return None
+
+    return RagReplayer(rt.rag, rt.gateway, version_of=version_of)
 
 
 def _replay_json(result: Any) -> dict[str, Any]:

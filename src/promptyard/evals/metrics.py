@@ -21,6 +21,7 @@ from promptyard.evals.model import Citation
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 _PUNCT = set(string.punctuation)
 _CITATION = re.compile(r"\[([A-Za-z0-9][^\[\]\s,;]{0,199})\]")
+_CITATION_MARK = re.compile(r"\[[^\[\]\n]{1,200}\]")
 #: Phrases that mean "I will not answer" (rag_answer's own phrase comes first).
 ABSTENTION_PATTERNS: tuple[str, ...] = (
     r"\bi (?:do not|don't|dont) have (?:any |enough )?information\b",
@@ -116,6 +117,11 @@ def parse_citations(text: str) -> list[str]:
     for match in _CITATION.finditer(text):
         seen.setdefault(match.group(1), None)
     return list(seen)
+
+
+def strip_citations(text: str) -> str:
+    """``text`` without its ``[doc_id]`` markers (for matching the answer itself)."""
+    return " ".join(_CITATION_MARK.sub(" ", text).split())
 
 
 def check_citations(

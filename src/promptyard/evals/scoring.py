@@ -17,6 +17,7 @@ from promptyard.evals.metrics import (
     exact_match,
     json_schema_valid,
     matches_regex,
+    strip_citations,
     token_f1,
 )
 from promptyard.evals.model import DatasetItem, ItemResult, ModelAnswer
@@ -45,6 +46,8 @@ class Scorer(BaseModel):
     def score(self, item: DatasetItem, answer: ModelAnswer) -> tuple[dict[str, float | None], dict[str, Any]]:
         """Metrics for one item, and the extras the report shows (citations, retrieved ids)."""
         text = answer.text
+        # RAG answers carry [doc_id] markers: they are not part of the answer being matched.
+        matched = strip_citations(text) if answer.context_doc_ids is not None else text
         abstained = answer.abstained if answer.abstained is not None else detect_abstention(text)
         should_abstain = item.checks.should_abstain
         if should_abstain is None and item.expected:
@@ -52,8 +55,8 @@ class Scorer(BaseModel):
         citations = check_citations(text, answer.citations, answer.context_doc_ids)
         schema = item.checks.json_schema or self.output_schema
         metrics: dict[str, float | None] = {
-            "exact_match": exact_match(text, item.expected),
-            "f1": token_f1(text, item.expected),
+            "exact_match": exact_match(matched, item.expected),
+            "f1": token_f1(matched, item.expected),
             "contains": contains_all(text, item.checks.contains),
             "regex": matches_regex(text, item.checks.regex),
             "json_valid": json_schema_valid(text, schema, answer.parsed),

@@ -8,9 +8,9 @@ and the benchmark all see the same shapes.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 SearchMode = Literal["hybrid", "vector", "bm25"]
 TransformName = Literal["none", "hyde", "multi_query", "decompose"]
@@ -155,3 +155,39 @@ class RagAnswer(BaseModel):
     corpus_version: int
     trace_id: str | None = None
     prompt: str | None = None
+
+
+Query = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
+class SearchRequest(BaseModel):
+    """``POST /v1/rag/search`` and :meth:`RagService.search`."""
+
+    corpus: str
+    query: Query
+    k: int = Field(default=8, ge=1, le=100)
+    mode: SearchMode = "hybrid"
+    filters: Filters | None = None
+    rerank: bool | None = None
+    """None: use the configured reranker if there is one."""
+    transform: TransformName = "none"
+    candidates: int | None = Field(default=None, ge=1, le=1000)
+    vector_weight: float | None = Field(default=None, ge=0)
+    bm25_weight: float | None = Field(default=None, ge=0)
+
+
+class AnswerRequest(BaseModel):
+    """``POST /v1/rag/answer`` and :meth:`RagService.answer`."""
+
+    corpus: str
+    question: Query
+    k: int = Field(default=8, ge=1, le=50)
+    filters: Filters | None = None
+    rerank: bool | None = None
+    transform: TransformName = "none"
+    prompt: str | None = None
+    """``NAME@LABEL`` or ``NAME@VERSION`` (unset: ``PROMPTYARD_RAG_ANSWER_PROMPT``)."""
+    timeout_s: float | None = Field(default=None, gt=0, le=600)
+    """Generation timeout (unset: ``PROMPTYARD_RAG_ANSWER_TIMEOUT_S``)."""
+    tenant: str | None = None
+    end_user: str | None = None

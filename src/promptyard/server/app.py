@@ -15,6 +15,7 @@ from promptyard.server.routers import health, openai_compat, run
 from promptyard.server.routers import keys as keys_router
 from promptyard.server.routers import metrics as metrics_router
 from promptyard.server.routers import prompts as prompts_router
+from promptyard.server.routers import rag as rag_router
 
 
 def create_app(runtime: Runtime | None = None) -> FastAPI:
@@ -37,4 +38,5 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(keys_router.router)
     app.include_router(admin_router.router)
     app.include_router(metrics_router.router)
+    app.include_router(rag_router.router)
     return app

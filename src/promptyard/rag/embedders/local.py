@@ -122,6 +122,9 @@ class LocalEmbedder:
         opts.intra_op_num_threads = self.threads
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if os.environ.get("PROMPTYARD_ORT_SPIN", "0") != "1":
+            # Busy-waiting worker threads steal the CPU from everything else on a shared machine.
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
         def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -140,7 +143,9 @@ class LocalEmbedder:
         def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
             with torch.inference_mode():
                 t_ids = torch.from_numpy(ids)
-                out = model(input_ids=t_ids, attention_mask=torch.from_numpy(mask), token_type_ids=torch.zeros_like(t_ids))
+                out = model(
+                    input_ids=t_ids, attention_mask=torch.from_numpy(mask), token_type_ids=torch.zeros_like(t_ids)
+                )
             hidden: np.ndarray = out.last_hidden_state.numpy()
             return hidden
 

@@ -16,6 +16,7 @@ import fcntl
 import hashlib
 import logging
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 FLOAT_NAME = "model.onnx"
 INT8_NAME = "model-int8.onnx"
+FUSED_NAME = "model-fused.onnx"
 
 
 def cache_key(model_dir: Path) -> str:
@@ -72,7 +74,9 @@ def _export_float(model_dir: Path, target: Path) -> None:
 
     ids = torch.tensor([[101, 7592, 2088, 102, 0, 0], [101, 7592, 2088, 2088, 2088, 102]])
     tmp = target.with_suffix(".tmp")
-    with torch.no_grad():
+    # The tracer warns about a kv-cache length check that is constant for an encoder: harmless.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         torch.onnx.export(
             _Encoder(model),
             (ids, (ids > 0).long()),
@@ -90,17 +94,45 @@ def _export_float(model_dir: Path, target: Path) -> None:
     os.replace(tmp, target)
 
 
+def _fuse(source: Path, target: Path, model_dir: Path) -> None:
+    """Fuse attention, LayerNorm and GELU with ONNX Runtime's BERT optimizer (skipped if it fails)."""
+    import json
+
+    try:
+        from onnxruntime.transformers import optimizer
+
+        config = json.loads((model_dir / "config.json").read_text())
+        model = optimizer.optimize_model(
+            str(source),
+            model_type="bert",
+            num_heads=int(config.get("num_attention_heads", 12)),
+            hidden_size=int(config.get("hidden_size", 384)),
+            opt_level=1,
+        )
+        tmp = target.with_suffix(".tmp")
+        model.save_model_to_file(str(tmp))
+        os.replace(tmp, target)
+    except Exception as exc:  # noqa: BLE001 - fusion is an optimisation; the plain graph still works
+        log.warning("ONNX graph fusion skipped: %s", exc)
+
+
 def _quantize(source: Path, target: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     tmp = target.with_suffix(".tmp")
-    quantize_dynamic(
-        str(source),
-        str(tmp),
-        weight_type=QuantType.QInt8,
-        per_channel=True,
-        extra_options={"DefaultTensorType": 1},  # onnx.TensorProto.FLOAT
-    )
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # quantize_dynamic logs pre-processing advice on the root logger
+    try:
+        quantize_dynamic(
+            str(source),
+            str(tmp),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            extra_options={"DefaultTensorType": 1},  # onnx.TensorProto.FLOAT
+        )
+    finally:
+        root.setLevel(level)
     os.replace(tmp, target)
 
 
@@ -120,7 +152,10 @@ def ensure_onnx(model_dir: Path, cache_root: Path, *, int8: bool) -> Path:
                 _export_float(model_dir, float_path)
             if int8:
                 log.info("quantizing %s to int8 (once)", float_path)
-                _quantize(float_path, wanted)
+                fused = directory / FUSED_NAME
+                if not fused.is_file():
+                    _fuse(float_path, fused, model_dir)
+                _quantize(fused if fused.is_file() else float_path, wanted)
         except ImportError as exc:
             raise ConfigError(
                 f"cannot export the embedding model to ONNX: {exc}",

@@ -23,7 +23,7 @@ from promptyard.costs.dashboard import MAX_DAYS, CostDashboard, cost_dashboard
 from promptyard.errors import AuthError, InvalidInput, NotFound
 from promptyard.runtime import Runtime
 from promptyard.server.auth import require, runtime_of
-from promptyard.server.keys import ApiKey, KeyStore
+from promptyard.server.keys import ApiKey, KeyStore, Role
 from promptyard.tracing.files import trace_dir
 from promptyard.tracing.model import Trace
 from promptyard.tracing.queries import TraceFilter, TraceSummary, children, get_summary, list_traces
@@ -85,7 +85,7 @@ class _Filters:
 
 
 # ---- page auth ---------------------------------------------------------------------------
-def _page_auth(request: Request, role: str = "viewer") -> ApiKey | Response:
+def _page_auth(request: Request, role: Role = "viewer") -> ApiKey | Response:
     """The caller's key for an HTML page, or the response to send instead (redirect, login)."""
     header = request.headers.get("authorization", "")
     secret = header[7:].strip() if header.lower().startswith("bearer ") else request.headers.get("x-api-key")
@@ -94,7 +94,7 @@ def _page_auth(request: Request, role: str = "viewer") -> ApiKey | Response:
     keys = runtime_of(request).keys
     try:
         key = keys.verify(secret)
-        KeyStore.require(key, role)  # type: ignore[arg-type]
+        KeyStore.require(key, role)
     except AuthError as exc:
         status = 403 if secret and exc.code == "forbidden" else 401
         page = _html(render("login.html", message=str(exc) if secret else None, path=request.url.path), status)

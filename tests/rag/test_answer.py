@@ -1,0 +1,126 @@
+"""Cited answers through the real gateway (scripted provider), transforms and traces."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from promptyard.errors import NotFound
+from promptyard.providers.fake import FakeProvider, hang, reply, unavailable
+from promptyard.rag.models import AnswerRequest, SearchRequest
+from promptyard.runtime import Runtime
+from promptyard.tracing.model import MemoryRecorder
+
+
+def _denonce(text: object) -> str:
+    """Drop the per-render nonce of untrusted-value tags (``<document-1a2b3c4d>``)."""
+    return re.sub(r"-[0-9a-f]{8}>", ">", str(text))
+
+
+def _ids(rt: Runtime) -> dict[str, str]:
+    """``name -> doc_id`` of the ingested pets corpus."""
+    return {Path(d).name: d for d in rt.rag.store.document_hashes("pets")}
+
+
+@pytest.fixture
+def pets(rag_runtime: Runtime, pets_dir: Path) -> Runtime:
+    rag_runtime.rag.ingest([pets_dir], "pets", chunk_tokens=24)
+    return rag_runtime
+
+
+async def test_answer_with_valid_and_fabricated_citations(
+    pets: Runtime, fake_llm: FakeProvider, recorder: MemoryRecorder
+) -> None:
+    cats = _ids(pets)["cats.md"]
+    fake_llm.script(reply(f"Cats purr when they are content [{cats}]. They can also fly [doc_99]."))
+    out = await pets.rag.answer(AnswerRequest(corpus="pets", question="Why do cats purr?"))
+    assert out.answer == f"Cats purr when they are content [{cats}]. They can also fly."
+    assert [c.id for c in out.citations] == [cats]
+    assert out.citations[0].title == "Cats" and out.citations[0].source == cats
+    assert "invalid_citation" in out.flags and "unsupported" not in out.flags
+    assert out.corpus_version == 1
+
+    # the model saw every document labelled with its id, most relevant first
+    sent = fake_llm.requests[-1].messages
+    assert f"[{cats}]" in sent[1].content
+    rag = next(t for t in recorder.traces if t.kind == "rag")
+    assert (rag.corpus, rag.corpus_version, rag.answer) == ("pets", 1, out.answer)
+    assert rag.context_chunk_ids and {c.doc_id for c in rag.citations} == {cats, "doc_99"}
+    gen = next(t for t in recorder.traces if t.prompt_name == "rag_answer")
+    assert gen.parent_id == rag.trace_id
+
+
+async def test_quote_not_in_context_is_flagged(pets: Runtime, fake_llm: FakeProvider) -> None:
+    cats = _ids(pets)["cats.md"]
+    fake_llm.script(reply(f'The text says "cats hate taurine" [{cats}].'))
+    out = await pets.rag.answer(AnswerRequest(corpus="pets", question="What do cats eat?"))
+    assert "quote_not_found" in out.flags and "unsupported" in out.flags
+    assert out.citations == []
+
+
+async def test_abstention(pets: Runtime, fake_llm: FakeProvider) -> None:
+    fake_llm.script(reply("I don't have information about that"))
+    out = await pets.rag.answer(AnswerRequest(corpus="pets", question="What is the capital of Peru?"))
+    assert "abstained" in out.flags and "unsupported" not in out.flags
+
+
+async def test_generation_timeout_returns_sources(pets: Runtime, fake_llm: FakeProvider) -> None:
+    fake_llm.script(hang())
+    out = await pets.rag.answer(AnswerRequest(corpus="pets", question="Do dogs bark?", timeout_s=0.3))
+    assert out.answer is None
+    assert "no answer was generated in time" in (out.message or "").lower()
+    assert "generation_timeout" in out.flags
+    assert out.sources and any(s.id.endswith("dogs.txt") for s in out.sources)
+
+
+async def test_whole_corpus_skips_retrieval(pets: Runtime, fake_llm: FakeProvider, recorder: MemoryRecorder) -> None:
+    pets.settings.context_token_budget = 10_000
+    fake_llm.script(reply("x"), reply("x"))
+    a = await pets.rag.answer(AnswerRequest(corpus="pets", question="Do dogs bark?"))
+    b = await pets.rag.answer(AnswerRequest(corpus="pets", question="Why do cats purr?"))
+    assert "whole_corpus" in a.flags and "whole_corpus" in b.flags
+    assert len(a.sources) == 3
+    first, second = ([_denonce(m.content) for m in c.messages] for c in fake_llm.requests[-2:])
+    assert first[:2] == second[:2]  # identical system + documents prefix (up to the per-render nonce)
+    assert first[2] != second[2]
+    rag = [t for t in recorder.traces if t.kind == "rag"][-1]
+    assert rag.vector_candidates == [] and rag.fused == []
+
+
+async def test_unknown_corpus_names_the_existing_ones(pets: Runtime) -> None:
+    with pytest.raises(NotFound) as info:
+        await pets.rag.answer(AnswerRequest(corpus="nope", question="hi"))
+    assert info.value.available == ["pets"]
+
+
+@pytest.mark.parametrize("transform", ["multi_query", "decompose"])
+async def test_list_transforms_feed_retrieval_and_trace(
+    pets: Runtime, fake_llm: FakeProvider, recorder: MemoryRecorder, transform: str
+) -> None:
+    fake_llm.script(reply("1. Which animal needs taurine?\n2. What do parrots mimic?\n- Do dogs need walks?"))
+    res = await pets.rag.asearch(SearchRequest(corpus="pets", query="tell me about pets", k=5, transform=transform))
+    assert res.transform == transform
+    assert res.transform_outputs == ["Which animal needs taurine?", "What do parrots mimic?", "Do dogs need walks?"]
+    found = {Path(h.doc_id).name for h in res.hits}
+    assert {"cats.md", "birds.html", "dogs.txt"} <= found
+    rag = [t for t in recorder.traces if t.kind == "rag"][-1]
+    assert rag.transform == transform and rag.transform_outputs == res.transform_outputs
+    sub = next(t for t in recorder.traces if t.prompt_name == transform)
+    assert sub.parent_id == rag.trace_id
+
+
+async def test_hyde_searches_with_the_hypothetical_passage(pets: Runtime, fake_llm: FakeProvider) -> None:
+    fake_llm.script(reply("Parrots are birds that can mimic human speech."))
+    res = await pets.rag.asearch(
+        SearchRequest(corpus="pets", query="which one talks?", k=3, mode="vector", transform="hyde")
+    )
+    assert res.transform_outputs == ["Parrots are birds that can mimic human speech."]
+    assert Path(res.hits[0].doc_id).name == "birds.html"
+
+
+async def test_failing_transform_degrades_to_the_plain_query(pets: Runtime, fake_llm: FakeProvider) -> None:
+    fake_llm.script(unavailable(503))
+    res = await pets.rag.asearch(SearchRequest(corpus="pets", query="dogs", k=3, transform="hyde"))
+    assert "transform_failed" in res.flags and res.hits

@@ -1,0 +1,56 @@
+"""Chunking: token-aware sizes, overlap, exact offsets, Markdown headings kept."""
+
+from __future__ import annotations
+
+from promptyard.rag.chunking import chunk_document, markdown_sections
+from promptyard.rag.embedders.base import RegexTokenizer
+from promptyard.rag.models import ChunkConfig, Document
+
+TOK = RegexTokenizer()
+
+
+def _doc(text: str, *, markdown: bool = False, title: str = "") -> Document:
+    return Document(doc_id="d1", title=title, text=text, source="d1.md", markdown=markdown)
+
+
+def test_sizes_overlap_and_offsets() -> None:
+    text = " ".join(f"word{i}" for i in range(1000))
+    chunks = chunk_document(_doc(text), TOK, ChunkConfig(chunk_tokens=100, chunk_overlap=0.15), max_tokens=10_000)
+    assert all(c.tokens <= 100 for c in chunks)
+    assert all(text[c.start : c.end] == c.text for c in chunks)
+    assert chunks[0].start == 0
+    assert chunks[-1].end == len(text)
+    for a, b in zip(chunks, chunks[1:], strict=False):
+        shared = set(a.text.split()) & set(b.text.split())
+        assert len(shared) == 15  # 15% of 100 tokens
+    assert [c.chunk_id for c in chunks[:2]] == ["d1#0", "d1#1"]
+
+
+def test_chunk_never_exceeds_what_the_embedder_reads() -> None:
+    text = " ".join(f"w{i}" for i in range(500))
+    title = "A title of five words"
+    chunks = chunk_document(_doc(text, title=title), TOK, ChunkConfig(chunk_tokens=300), max_tokens=64)
+    assert all(c.tokens + TOK.count(title) + 3 <= 64 for c in chunks)
+
+
+def test_prefers_sentence_ends() -> None:
+    sentences = [f"Sentence number {i} has exactly seven tokens." for i in range(40)]
+    text = " ".join(sentences)
+    chunks = chunk_document(_doc(text), TOK, ChunkConfig(chunk_tokens=50, chunk_overlap=0.0), max_tokens=1000)
+    assert all(c.text.endswith(".") for c in chunks)
+
+
+def test_markdown_sections_keep_heading_path() -> None:
+    text = "# Guide\n\nIntro text.\n\n## Install\n\nRun make.\n\n```\n# not a heading\n```\n\n### Linux\n\nUse apt.\n"
+    sections = markdown_sections(text)
+    assert [s.heading for s in sections] == ["Guide", "Guide > Install", "Guide > Install > Linux"]
+    chunks = chunk_document(_doc(text, markdown=True, title="Guide"), TOK, ChunkConfig(), max_tokens=512)
+    assert [c.heading for c in chunks] == ["Guide", "Guide > Install", "Guide > Install > Linux"]
+    assert "# not a heading" in chunks[1].text
+    assert chunks[2].text == "Use apt."
+    assert chunks[2].embed_text == "Guide > Guide > Install > Linux\nUse apt."
+    assert all(text[c.start : c.end] == c.text for c in chunks)
+
+
+def test_empty_text_gives_no_chunks() -> None:
+    assert chunk_document(_doc("   \n "), TOK, ChunkConfig(), max_tokens=512) == []
