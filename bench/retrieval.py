@@ -199,9 +199,8 @@ def main_scifact(folder: Path, limit: int | None, skip_baseline: bool) -> None:
     if base is not None:
         bl = base["latencies"]["hybrid"]  # type: ignore[index]
         print(f"baseline   hybrid  query latency:        p50 {pct(bl, 50):6.2f} ms   p95 {pct(bl, 95):6.2f} ms")
-        print(
-            f"baseline ingest: {base['ingest_s']:.1f}s = {base['docs_per_s']:.1f} docs/s (bm25s stemmer: {base['stemmer']})"
-        )
+        stem = base["stemmer"]
+        print(f"baseline ingest: {base['ingest_s']:.1f}s = {base['docs_per_s']:.1f} docs/s (bm25s stemmer: {stem})")
         print()
         d = results["promptyard hybrid"]["ndcg@10"] - results["baseline hybrid"]["ndcg@10"]
         print(f"hybrid nDCG@10: promptyard {results['promptyard hybrid']['ndcg@10']:.4f} vs baseline "

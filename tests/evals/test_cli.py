@@ -249,3 +249,45 @@ async def test_batch_resumes_after_a_crash(eval_home: Path) -> None:
     lines = [json.loads(line) for line in (await asyncio.to_thread(out.read_text)).splitlines()]
     assert [line["output"] for line in lines] == [f"out line-{n}" for n in range(1, 9)]
     await rt.aclose()
+
+
+def test_judge_on_another_model(eval_home: Path, quiz: QuizProvider) -> None:
+    assert invoke("datasets", "add", "qa", "qa.jsonl")[0] == 0
+    code, _, err = invoke(
+        "eval", "run", "-p", "qa@1.0.0", "-d", "qa", "--limit", "3", "--judge-model", "quiz/big-judge"
+    )
+    assert code == 0, err
+    judged = [r for r in quiz.requests if r.model == "big-judge"]
+    assert len(judged) == 3  # the rubric rendered here and sent to the chosen model
+    assert judged[0].response_format is not None
+    assert judged[0].response_format.type == "json_schema"
+    rt = Runtime()
+    [run] = rt.evals.runs.list_runs(prompt_name="qa")
+    assert run.config.judge_model == "quiz/big-judge"
+    assert (run.aggregates or {})["metrics"]["judge_score"] == {"mean": 5.0, "n": 3}
+    rt.db.dispose()
+
+
+def test_batch_asks_before_an_expensive_run(
+    eval_home: Path, quiz: QuizProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from promptyard.settings import get_settings
+
+    prices = eval_home / "prices.json"
+    prices.write_text(json.dumps({"providers": {"quiz": {"models": {"quiz-1": {"input": 5000.0, "output": 5000.0}}}}}))
+    monkeypatch.setenv("PROMPTYARD_PRICES_FILE", str(prices))
+    get_settings.cache_clear()
+    rows = eval_home / "rows.jsonl"
+    rows.write_text("".join(json.dumps({"question": f"question {n}?"}) + "\n" for n in range(4)))
+    out = eval_home / "out.jsonl"
+    args = ["batch", "run", "qa@production", "-i", str(rows), "-o", str(out), "--confirm-above", "0.5"]
+    declined = CliRunner().invoke(app, args, input="n\n")
+    assert declined.exit_code == 1
+    assert "estimated $" in declined.stdout
+    assert "Start the batch?" in declined.stdout
+    assert "batch not started" in declined.stderr
+    assert quiz.requests == []
+    assert not out.exists()
+    accepted = CliRunner().invoke(app, [*args, "--yes"])
+    assert accepted.exit_code == 0, accepted.output
+    assert len(quiz.requests) == 4

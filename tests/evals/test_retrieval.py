@@ -91,3 +91,16 @@ def test_ranx_agrees_with_reference_definitions(relevant: set[str], ranking: lis
     got = item_retrieval_metrics(sorted(relevant), ranking, ks=[k])
     for name, value in _reference(relevant, ranking, k).items():
         assert got[name] == pytest.approx(value, abs=1e-9), name
+
+
+def test_concurrent_evaluations_from_threads_are_safe() -> None:
+    """ranx's parallel kernels abort the process if two threads launch them at once; we serialize."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(n: int) -> float:
+        ranking = [f"doc-{n}-{i}" for i in range(30)] + [f"gold-{n}"]
+        return item_retrieval_metrics([f"gold-{n}"], ranking, ks=[5])["mrr"] or 0.0
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        values = list(pool.map(one, range(64)))
+    assert values == [pytest.approx(1 / 31)] * 64

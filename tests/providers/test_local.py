@@ -87,7 +87,9 @@ async def test_json_schema_grammar_forces_valid_json(local_provider: local.Local
         "additionalProperties": False,
     }
     fmt = ResponseFormat(type="json_schema", json_schema=schema)
-    response = await local_provider.complete(ask("What is 2 + 2?", max_tokens=60, response_format=fmt))
+    request = ask("What is 2 + 2?", max_tokens=120, temperature=0.0, seed=7, response_format=fmt)
+    response = await local_provider.complete(request)
+    assert response.finish_reason == "stop", response.text
     import json
 
     import jsonschema

@@ -38,8 +38,10 @@ async def test_answer_with_valid_and_fabricated_citations(
     out = await pets.rag.answer(AnswerRequest(corpus="pets", question="Why do cats purr?"))
     assert out.answer == f"Cats purr when they are content [{cats}]. They can also fly."
     assert [c.id for c in out.citations] == [cats]
-    assert out.citations[0].title == "Cats" and out.citations[0].source == cats
-    assert "invalid_citation" in out.flags and "unsupported" not in out.flags
+    assert out.citations[0].title == "Cats"
+    assert out.citations[0].source == cats
+    assert "invalid_citation" in out.flags
+    assert "unsupported" not in out.flags
     assert out.corpus_version == 1
 
     # the model saw every document labelled with its id, most relevant first
@@ -47,7 +49,8 @@ async def test_answer_with_valid_and_fabricated_citations(
     assert f"[{cats}]" in sent[1].content
     rag = next(t for t in recorder.traces if t.kind == "rag")
     assert (rag.corpus, rag.corpus_version, rag.answer) == ("pets", 1, out.answer)
-    assert rag.context_chunk_ids and {c.doc_id for c in rag.citations} == {cats, "doc_99"}
+    assert rag.context_chunk_ids
+    assert {c.doc_id for c in rag.citations} == {cats, "doc_99"}
     gen = next(t for t in recorder.traces if t.prompt_name == "rag_answer")
     assert gen.parent_id == rag.trace_id
 
@@ -56,14 +59,16 @@ async def test_quote_not_in_context_is_flagged(pets: Runtime, fake_llm: FakeProv
     cats = _ids(pets)["cats.md"]
     fake_llm.script(reply(f'The text says "cats hate taurine" [{cats}].'))
     out = await pets.rag.answer(AnswerRequest(corpus="pets", question="What do cats eat?"))
-    assert "quote_not_found" in out.flags and "unsupported" in out.flags
+    assert "quote_not_found" in out.flags
+    assert "unsupported" in out.flags
     assert out.citations == []
 
 
 async def test_abstention(pets: Runtime, fake_llm: FakeProvider) -> None:
     fake_llm.script(reply("I don't have information about that"))
     out = await pets.rag.answer(AnswerRequest(corpus="pets", question="What is the capital of Peru?"))
-    assert "abstained" in out.flags and "unsupported" not in out.flags
+    assert "abstained" in out.flags
+    assert "unsupported" not in out.flags
 
 
 async def test_generation_timeout_returns_sources(pets: Runtime, fake_llm: FakeProvider) -> None:
@@ -72,7 +77,8 @@ async def test_generation_timeout_returns_sources(pets: Runtime, fake_llm: FakeP
     assert out.answer is None
     assert "no answer was generated in time" in (out.message or "").lower()
     assert "generation_timeout" in out.flags
-    assert out.sources and any(s.id.endswith("dogs.txt") for s in out.sources)
+    assert out.sources
+    assert any(s.id.endswith("dogs.txt") for s in out.sources)
 
 
 async def test_whole_corpus_skips_retrieval(pets: Runtime, fake_llm: FakeProvider, recorder: MemoryRecorder) -> None:
@@ -80,13 +86,15 @@ async def test_whole_corpus_skips_retrieval(pets: Runtime, fake_llm: FakeProvide
     fake_llm.script(reply("x"), reply("x"))
     a = await pets.rag.answer(AnswerRequest(corpus="pets", question="Do dogs bark?"))
     b = await pets.rag.answer(AnswerRequest(corpus="pets", question="Why do cats purr?"))
-    assert "whole_corpus" in a.flags and "whole_corpus" in b.flags
+    assert "whole_corpus" in a.flags
+    assert "whole_corpus" in b.flags
     assert len(a.sources) == 3
     first, second = ([_denonce(m.content) for m in c.messages] for c in fake_llm.requests[-2:])
     assert first[:2] == second[:2]  # identical system + documents prefix (up to the per-render nonce)
     assert first[2] != second[2]
     rag = [t for t in recorder.traces if t.kind == "rag"][-1]
-    assert rag.vector_candidates == [] and rag.fused == []
+    assert rag.vector_candidates == []
+    assert rag.fused == []
 
 
 async def test_unknown_corpus_names_the_existing_ones(pets: Runtime) -> None:
@@ -106,7 +114,8 @@ async def test_list_transforms_feed_retrieval_and_trace(
     found = {Path(h.doc_id).name for h in res.hits}
     assert {"cats.md", "birds.html", "dogs.txt"} <= found
     rag = [t for t in recorder.traces if t.kind == "rag"][-1]
-    assert rag.transform == transform and rag.transform_outputs == res.transform_outputs
+    assert rag.transform == transform
+    assert rag.transform_outputs == res.transform_outputs
     sub = next(t for t in recorder.traces if t.prompt_name == transform)
     assert sub.parent_id == rag.trace_id
 
@@ -123,4 +132,5 @@ async def test_hyde_searches_with_the_hypothetical_passage(pets: Runtime, fake_l
 async def test_failing_transform_degrades_to_the_plain_query(pets: Runtime, fake_llm: FakeProvider) -> None:
     fake_llm.script(unavailable(503))
     res = await pets.rag.asearch(SearchRequest(corpus="pets", query="dogs", k=3, transform="hyde"))
-    assert "transform_failed" in res.flags and res.hits
+    assert "transform_failed" in res.flags
+    assert res.hits

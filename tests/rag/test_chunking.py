@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from promptyard.rag.chunking import chunk_document, markdown_sections
 from promptyard.rag.embedders.base import RegexTokenizer
 from promptyard.rag.models import ChunkConfig, Document
@@ -20,17 +22,28 @@ def test_sizes_overlap_and_offsets() -> None:
     assert all(text[c.start : c.end] == c.text for c in chunks)
     assert chunks[0].start == 0
     assert chunks[-1].end == len(text)
-    for a, b in zip(chunks, chunks[1:], strict=False):
+    for a, b in itertools.pairwise(chunks):
         shared = set(a.text.split()) & set(b.text.split())
         assert len(shared) == 15  # 15% of 100 tokens
     assert [c.chunk_id for c in chunks[:2]] == ["d1#0", "d1#1"]
 
 
-def test_chunk_never_exceeds_what_the_embedder_reads() -> None:
+def test_chunks_are_capped_near_the_embedder_window() -> None:
     text = " ".join(f"w{i}" for i in range(500))
-    title = "A title of five words"
-    chunks = chunk_document(_doc(text, title=title), TOK, ChunkConfig(chunk_tokens=300), max_tokens=64)
-    assert all(c.tokens + TOK.count(title) + 3 <= 64 for c in chunks)
+    chunks = chunk_document(
+        _doc(text, title="T"), TOK, ChunkConfig(chunk_tokens=300, chunk_overlap=0.15), max_tokens=64
+    )
+    assert max(c.tokens for c in chunks[:-1]) == 80  # 1.25 x 64
+    assert chunks[-1].tokens < 120  # a small remainder joins the last chunk
+    for a, b in itertools.pairwise(chunks):
+        assert b.start < a.end  # consecutive chunks overlap
+
+
+def test_no_tiny_last_chunk() -> None:
+    text = " ".join(f"w{i}" for i in range(110))
+    chunks = chunk_document(_doc(text), TOK, ChunkConfig(chunk_tokens=100, chunk_overlap=0.0), max_tokens=1000)
+    assert len(chunks) == 1
+    assert chunks[0].tokens == 110
 
 
 def test_prefers_sentence_ends() -> None:

@@ -6,8 +6,12 @@ from promptyard.rag.citations import ABSTENTION, check_answer, sentences
 from promptyard.rag.models import ContextDocument
 
 DOCS = [
-    ContextDocument(id="doc_1", title="Cats", text="Cats purr when they are content. A cat sleeps 16 hours.", source="cats.md"),
-    ContextDocument(id="docs/rag.md", title="RAG", text="Ingest with promptyard ingest PATH --corpus NAME.", source="docs/rag.md"),
+    ContextDocument(
+        id="doc_1", title="Cats", text="Cats purr when they are content. A cat sleeps 16 hours.", source="cats.md"
+    ),
+    ContextDocument(
+        id="docs/rag.md", title="RAG", text="Ingest with promptyard ingest PATH --corpus NAME.", source="docs/rag.md"
+    ),
 ]
 
 
@@ -45,13 +49,15 @@ def test_dotted_ids_do_not_split_sentences() -> None:
     answer = "Run the ingest command [docs/rag.md]. It needs a corpus name [docs/rag.md]."
     assert len(sentences(answer)) == 2
     out = check_answer(answer, DOCS)
-    assert out.flags == [] and [c.id for c in out.citations] == ["docs/rag.md"]
+    assert out.flags == []
+    assert [c.id for c in out.citations] == ["docs/rag.md"]
     assert out.text == answer
 
 
 def test_no_citation_is_unsupported() -> None:
     out = check_answer("Cats are great pets.", DOCS)
-    assert out.flags == ["unsupported"] and out.citations == []
+    assert out.flags == ["unsupported"]
+    assert out.citations == []
 
 
 def test_abstention_is_recognised() -> None:
@@ -63,4 +69,5 @@ def test_abstention_is_recognised() -> None:
 
 def test_markdown_links_are_not_citations() -> None:
     out = check_answer("See [the docs](https://example.org) [doc_1].", DOCS)
-    assert out.flags == [] and out.text.startswith("See [the docs](https://example.org)")
+    assert out.flags == []
+    assert out.text.startswith("See [the docs](https://example.org)")

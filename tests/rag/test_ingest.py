@@ -55,7 +55,8 @@ def test_loaders_every_type(tmp_path: Path, pets_dir: Path) -> None:
     assert (md.title, md.markdown, md.metadata["type"]) == ("Cats", True, "markdown")
     html = load_file(pets_dir / "birds.html")[0]
     assert html.title == "Birds"
-    assert "Parrots can mimic" in html.text and "alert" not in html.text
+    assert "Parrots can mimic" in html.text
+    assert "alert" not in html.text
     pdf = load_file(pets_dir / "paper.pdf")[0]
     assert "Hamsters store food" in pdf.text
     owls, bats = load_file(pets_dir / "beir.jsonl")
@@ -115,9 +116,11 @@ def test_failed_files_are_reported_and_their_documents_kept(store: SQLiteStore, 
     report = ingest_paths([pets_dir, pets_dir / "missing.md"], "pets", store=store, embedder=emb, chunking=CFG)
     failed = {Path(f.path).name: f.error for f in report.failed}
     assert set(failed) == {"cats.md", "notes.xyz", "missing.md"}
-    assert "unsupported" in failed["notes.xyz"] and "no such file" in failed["missing.md"]
+    assert "unsupported" in failed["notes.xyz"]
+    assert "no such file" in failed["missing.md"]
     assert f"{_rel(pets_dir)}/cats.md" in store.document_hashes("pets")  # unreadable now, but not deleted
-    assert report.version == 1 and not report.changed
+    assert report.version == 1
+    assert not report.changed
 
 
 def test_failure_midway_leaves_no_half_version(store: SQLiteStore, pets_dir: Path) -> None:
@@ -130,7 +133,8 @@ def test_failure_midway_leaves_no_half_version(store: SQLiteStore, pets_dir: Pat
     with pytest.raises(RuntimeError):
         ingest_paths([pets_dir], "pets", store=store, embedder=emb, chunking=CFG)
     after = store.get_corpus("pets")
-    assert before is not None and after is not None
+    assert before is not None
+    assert after is not None
     assert (after.version, after.documents, after.chunks) == (before.version, before.documents, before.chunks)
 
 
@@ -150,9 +154,11 @@ def test_chunking_change_re_embeds(store: SQLiteStore, pets_dir: Path) -> None:
     emb = FakeEmbedder()
     ingest_paths([pets_dir], "pets", store=store, embedder=emb, chunking=CFG)
     report = ingest_paths([pets_dir], "pets", store=store, embedder=emb, chunking=ChunkConfig(chunk_tokens=20))
-    assert len(report.updated) == 3 and report.version == 2
+    assert len(report.updated) == 3
+    assert report.version == 2
     info = store.get_corpus("pets")
-    assert info is not None and info.chunking.chunk_tokens == 20
+    assert info is not None
+    assert info.chunking.chunk_tokens == 20
 
 
 def test_other_embedder_is_refused(store: SQLiteStore, pets_dir: Path) -> None:

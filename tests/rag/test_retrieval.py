@@ -73,17 +73,22 @@ def _retriever(store: FlakyStore, reranker: object = None, sleeps: list[float] |
 def test_hybrid_search_returns_full_hits(flaky: FlakyStore) -> None:
     res = _retriever(flaky).search("pets", "Which pets purr when content?", corpus_version=1, k=3)
     assert res.hits[0].doc_id.endswith("cats.md")
-    assert res.hits[0].text and res.hits[0].title == "Cats"
-    assert res.vector_candidates and res.bm25_candidates and res.fused
+    assert res.hits[0].text
+    assert res.hits[0].title == "Cats"
+    assert res.vector_candidates
+    assert res.bm25_candidates
+    assert res.fused
     assert res.flags == []
 
 
 def test_modes_and_filters(flaky: FlakyStore) -> None:
     r = _retriever(flaky)
     bm25 = r.search("pets", "parrots", corpus_version=1, k=5, mode="bm25")
-    assert [h.doc_id.rsplit("/", 1)[-1] for h in bm25.hits] == ["birds.html"] and not bm25.vector_candidates
+    assert [h.doc_id.rsplit("/", 1)[-1] for h in bm25.hits] == ["birds.html"]
+    assert not bm25.vector_candidates
     vec = r.search("pets", "parrots", corpus_version=1, k=2, mode="vector")
-    assert len(vec.hits) == 2 and not vec.bm25_candidates
+    assert len(vec.hits) == 2
+    assert not vec.bm25_candidates
     only_dogs = r.search("pets", "animals", corpus_version=1, k=5, filters={"type": "text"})
     assert {h.doc_id.rsplit("/", 1)[-1] for h in only_dogs.hits} == {"dogs.txt"}
 
@@ -92,7 +97,8 @@ def test_reranker_applies(flaky: FlakyStore) -> None:
     plain = _retriever(flaky).search("pets", "cats purr", corpus_version=1, k=20)
     res = _retriever(flaky, ReverseReranker()).search("pets", "cats purr", corpus_version=1, k=20)
     assert [h.chunk_id for h in res.hits] == [h.chunk_id for h in reversed(plain.hits)]
-    assert res.reranked and "rerank_failed" not in res.flags
+    assert res.reranked
+    assert "rerank_failed" not in res.flags
 
 
 def test_reranker_failure_keeps_fused_order_and_flags(flaky: FlakyStore, caplog: pytest.LogCaptureFixture) -> None:
@@ -103,14 +109,16 @@ def test_reranker_failure_keeps_fused_order_and_flags(flaky: FlakyStore, caplog:
     assert [h.chunk_id for h in res.hits] == [h.chunk_id for h in plain.hits]
     assert res.flags == ["rerank_failed"]
     assert r.rerank_failures == 1
-    assert "degraded" in caplog.text and "rerank API down" in caplog.text
+    assert "degraded" in caplog.text
+    assert "rerank API down" in caplog.text
 
 
 def test_store_unreachable_is_retried_with_backoff(flaky: FlakyStore) -> None:
     sleeps: list[float] = []
     flaky.vector_down = 2
     res = _retriever(flaky, sleeps=sleeps).search("pets", "dogs", corpus_version=1, k=3)
-    assert res.hits and sleeps == [0.1, 0.2]
+    assert res.hits
+    assert sleeps == [0.1, 0.2]
 
 
 def test_store_down_after_three_retries_is_store_unavailable(flaky: FlakyStore) -> None:

@@ -22,6 +22,7 @@ from promptyard.runtime import Runtime
 DEMO_ACTOR = "demo"
 RENDER_BODY = '{"label": "production", "variables": {"email_body": "Hi, can you send the Q3 report by Friday?"}}'
 KEY_FILE = "demo-admin-key"
+DEMO_CORPUS = "docs"
 
 #: Explicit demo pins. Every other prompt with exactly one version gets ``production`` on it.
 DEMO_PINS: dict[str, dict[str, str]] = {
@@ -65,9 +66,21 @@ def ingest_demo_corpus(rt: Runtime) -> str | None:
 
     Returns a one-line summary to print, or None while RAG is not wired in yet.
     """
-    # RAG-HOOK: the RAG helper replaces this body with the real ingest call.
-    _ = rt
-    return None
+    # RAG-HOOK: the project's own docs/ and README.md become corpus "docs" (unchanged files are skipped).
+    from promptyard.cli.rag import run_ingest
+
+    paths = [p for p in (Path("docs"), Path("README.md")) if p.exists()]
+    if not paths:
+        return None
+    report = run_ingest(rt, paths, DEMO_CORPUS)
+    for failure in report.failed:
+        console.print(f"[yellow]![/] skipped {failure.path}: {failure.error}", highlight=False)
+    info = report.corpus_info
+    size = f"{info.documents} documents, {info.chunks} chunks" if info else ""
+    return (
+        f"corpus {DEMO_CORPUS!r} v{report.version} ({size}): "
+        f'try  promptyard ask "How do I ingest documents?" --corpus {DEMO_CORPUS}'
+    )
 
 
 def setup(rt: Runtime, prompts_dir: Path) -> str:

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from promptyard.cli.common import cli_errors, console, err_console, runtime
+from promptyard.errors import InvalidInput
 from promptyard.rag.ingest import IngestReport
 from promptyard.rag.models import AnswerRequest, RagAnswer
 from promptyard.runtime import Runtime
@@ -139,9 +141,13 @@ def ask(
 
     Example: promptyard ask "How do I ingest documents?" --corpus docs
     """
-    req = AnswerRequest.model_validate(
-        {"corpus": corpus, "question": question, "k": k, "transform": transform, "prompt": prompt}
-    )
+    try:
+        req = AnswerRequest.model_validate(
+            {"corpus": corpus, "question": question, "k": k, "transform": transform, "prompt": prompt}
+        )
+    except ValidationError as exc:
+        problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+        raise InvalidInput("invalid question: " + "; ".join(problems)) from None
 
     async def go() -> RagAnswer:
         rt = runtime()

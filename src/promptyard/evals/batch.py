@@ -52,7 +52,11 @@ def estimate_tokens(spec: PromptSpec, item: DatasetItem) -> int:
 
 
 def estimate_cost(spec: PromptSpec, items: Sequence[DatasetItem], *, prices: PriceTable | None = None) -> CostEstimate:
-    table = prices or price_table()
+    if prices is None:
+        from promptyard.settings import get_settings
+
+        prices = price_table(get_settings().prices_file)
+    table = prices
     provider, model = spec.model.provider, spec.model.model
     input_tokens = sum(estimate_tokens(spec, item) for item in items)
     output_tokens = spec.model.max_tokens * len(items)

@@ -8,8 +8,13 @@ retrieved several times (several chunks of one document) counts once, at its bes
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Mapping, Sequence
+
+#: ranx's numba kernels run in parallel with the workqueue threading layer, which aborts the
+#: process when two threads launch kernels at once: one evaluation at a time.
+_RANX_LOCK = threading.Lock()
 
 #: Names of the metrics produced for each cut-off ``k`` (plus ``mrr``).
 CUTOFF_METRICS = ("recall", "ndcg", "hit_rate")
@@ -48,22 +53,33 @@ def retrieval_metrics(
     if not judged:
         return {}
     names = metric_names(ks)
+    # ranx stores ids as fixed-width unicode, and numba compiles its kernels once per width:
+    # fixed-width surrogate ids keep it to one (disk-cached) compilation whatever the ids are.
+    doc_key: dict[str, str] = {}
+
+    def key(doc_id: str) -> str:
+        return doc_key.setdefault(doc_id, f"{len(doc_key):012d}")
+
     run_dict: dict[str, dict[str, float]] = {}
+    qrels_dict: dict[str, dict[str, int]] = {}
+    query_key: dict[str, str] = {}
     out: dict[str, dict[str, float]] = {}
-    for qid in judged:
+    for qid, graded in judged.items():
         ranking = dedupe_ranking(runs.get(qid, ()))
-        if ranking:
-            run_dict[qid] = {doc: float(len(ranking) - i) for i, doc in enumerate(ranking)}
-        else:
+        if not ranking:
             out[qid] = dict.fromkeys(names, 0.0)  # nothing retrieved: every metric is 0 by definition
+            continue
+        q = query_key[qid] = f"{len(query_key):012d}"
+        qrels_dict[q] = {key(d): r for d, r in graded.items()}
+        run_dict[q] = {key(doc): float(len(ranking) - i) for i, doc in enumerate(ranking)}
     if run_dict:
-        ranx_run = Run(run_dict)
-        with warnings.catch_warnings():
+        with _RANX_LOCK, warnings.catch_warnings():
+            ranx_run = Run(run_dict)
             # numba warns about an internal uint64 cast; harmless for our sizes.
             warnings.simplefilter("ignore")
-            evaluate(Qrels({q: judged[q] for q in run_dict}), ranx_run, names, return_mean=False)
+            evaluate(Qrels(qrels_dict), ranx_run, names, return_mean=False)
         scores = ranx_run.scores
-        out |= {qid: {name: float(scores[name][qid]) for name in names} for qid in run_dict}
+        out |= {qid: {name: float(scores[name][q]) for name in names} for qid, q in query_key.items()}
     return {qid: out[qid] for qid in judged}
 
 

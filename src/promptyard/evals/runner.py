@@ -207,7 +207,8 @@ class EvalRunner:
                 latency_ms=(time.perf_counter() - started) * 1000,
                 extra={"output": getattr(exc, "output", None)} if getattr(exc, "output", None) else {},
             )
-        metrics, extra = self._scorer.score(item, answer) if self._scorer else ({}, {})
+        # Scoring runs off the event loop: ranx compiles its kernels on first use (a few seconds).
+        metrics, extra = await asyncio.to_thread(self._scorer.score, item, answer) if self._scorer else ({}, {})
         if self._scorer is None and answer.parsed is not None:
             extra["parsed"] = answer.parsed
         verdict = await self._judge.judge(item, answer.text) if self._judge is not None else None

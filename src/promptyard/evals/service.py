@@ -19,7 +19,8 @@ from promptyard.evals.compare import DEFAULT_THRESHOLD, Comparison, compare_resu
 from promptyard.evals.dataset_store import DatasetStore
 from promptyard.evals.datasets import read_dataset_file
 from promptyard.evals.judge import Judge
-from promptyard.evals.model import CallFn, DatasetItem, RunConfig, RunInfo, TargetKind
+from promptyard.evals.model import CallFn, DatasetItem, RunConfig, RunInfo
+from promptyard.evals.rag_target import RAG_PROVIDED
 from promptyard.evals.runner import EvalRunner, ProgressHook, RowCheck, RunOutcome
 from promptyard.evals.runs import RunStore
 from promptyard.evals.scoring import Scorer
@@ -29,6 +30,7 @@ from promptyard.prompts.refs import split_ref
 from promptyard.store.db import Database
 
 if TYPE_CHECKING:
+    from promptyard.costs.prices import PriceTable
     from promptyard.gateway.base import GatewayAPI
     from promptyard.prompts.registry import PromptRegistry
 
@@ -70,6 +72,7 @@ class Evals:
         registry: Callable[[], PromptRegistry],
         gateway: Callable[[], GatewayAPI],
         rag_target: RagTargetFactory | None = None,
+        prices: Callable[[], PriceTable] | None = None,
         actor: str = "promptyard",
         reports_dir: Path | None = Path("reports"),
     ) -> None:
@@ -79,6 +82,7 @@ class Evals:
         self._registry = registry
         self._gateway = gateway
         self._rag_target = rag_target
+        self._prices = prices
         self.actor = actor
         self.reports_dir = reports_dir
 
@@ -96,13 +100,13 @@ class Evals:
         spec = self.resolve_prompt(options.judge)
         return Judge(gateway_judge(self._gateway(), spec, model=options.judge_model), name=spec.ref)
 
-    def _target(self, spec: PromptSpec, options: EvalOptions) -> tuple[TargetKind, CallFn, RowCheck]:
+    def _target(self, spec: PromptSpec, options: EvalOptions) -> tuple[CallFn, RowCheck]:
         if options.corpus is None:
-            return "prompt", prompt_target(self._gateway(), spec, use_cache=options.use_cache), prompt_row_check(spec)
+            return prompt_target(self._gateway(), spec, use_cache=options.use_cache), prompt_row_check(spec)
         if self._rag_target is None:
-            raise InvalidInput("RAG evaluation is not available in this build", hint="run without --corpus")
+            raise InvalidInput("RAG evaluation is not available here", hint="run without --corpus")
         call, provided = self._rag_target(spec, options.corpus, options.top_k, options.use_cache)
-        return "rag", call, prompt_row_check(spec, provided=provided)
+        return call, prompt_row_check(spec, provided=provided)
 
     def config_for(self, spec: PromptSpec, dataset_ref: str, options: EvalOptions) -> RunConfig:
         info = self.datasets.get(dataset_ref)
@@ -142,10 +146,13 @@ class Evals:
         spec = self.resolve_prompt(prompt_ref)
         config = self.config_for(spec, dataset_ref, options)
         _, items = self.datasets.items(f"{config.dataset_name}@{config.dataset_version}")
-        _kind, target, check = self._target(spec, options)
+        if call is None:
+            call, check = self._target(spec, options)
+        else:
+            check = prompt_row_check(spec, provided=RAG_PROVIDED if options.corpus else ())
         runner = EvalRunner(
             self.runs,
-            call=call or target,
+            call=call,
             scorer=Scorer(ks=list(options.ks), output_schema=spec.output.json_schema),
             judge=self._judge(options),
             actor=self.actor,
@@ -227,7 +234,8 @@ class Evals:
         return self.resolve_prompt(prompt_ref), read_dataset_file(input_path)
 
     def estimate(self, spec: PromptSpec, items: Sequence[DatasetItem]) -> CostEstimate:
-        return estimate_cost(spec, items)
+        """The batch's cost estimate, priced with the runtime's table (``PROMPTYARD_PRICES_FILE`` included)."""
+        return estimate_cost(spec, items, prices=self._prices() if self._prices else None)
 
     async def batch(
         self,

@@ -23,5 +23,6 @@ def build_evals(runtime: Runtime) -> Evals:
         registry=lambda: runtime.registry,
         gateway=lambda: runtime.gateway,
         rag_target=rag,
+        prices=lambda: runtime.prices,
         actor=runtime.settings.resolved_actor,
     )

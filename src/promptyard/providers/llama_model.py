@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import atexit
 import codecs
 import importlib.util
 import logging
@@ -240,6 +241,16 @@ class ModelPool:
     def checkin(self, model: LoadedModel) -> None:
         self._idle.put(model)
 
+    def close(self) -> None:
+        """Free every idle context now, while llama.cpp's bindings are still alive."""
+        while True:
+            try:
+                model = self._idle.get_nowait()
+            except queue.Empty:
+                break
+            model.llm.close()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
     def run(self, fn: Callable[[LoadedModel], Any]) -> Any:
         """Call ``fn`` with a model checked out for the duration (runs in a worker thread)."""
         model = self.checkout()
@@ -267,6 +278,15 @@ def default_threads(configured: int | None) -> int:
     if configured:
         return configured
     return max((os.cpu_count() or 2) // 2, 1)
+
+
+@atexit.register
+def _close_pools() -> None:
+    """llama.cpp's ``__del__`` fails at interpreter shutdown once its bindings are gone."""
+    with _pools_lock:
+        for pool in _pools.values():
+            pool.close()
+        _pools.clear()
 
 
 def model_pool(path: Path, *, n_ctx: int, threads: int, size: int) -> ModelPool:

@@ -118,20 +118,24 @@ class LocalEmbedder:
         from promptyard.rag.embedders.onnx_export import ensure_onnx
 
         path = ensure_onnx(self.model_dir, self._cache_dir, int8=self.backend == "onnx-int8")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = self.threads
-        opts.inter_op_num_threads = 1
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if os.environ.get("PROMPTYARD_ORT_SPIN", "0") != "1":
-            # Busy-waiting worker threads steal the CPU from everything else on a shared machine.
-            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
-        def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-            out: np.ndarray = session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
-            return out
+        def session(threads: int) -> Any:
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = threads
+            opts.inter_op_num_threads = 1
+            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            if os.environ.get("PROMPTYARD_ORT_SPIN", "0") != "1":
+                # Busy-waiting worker threads steal the CPU from everything else on a shared machine.
+                opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
-        return run
+            def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+                out: np.ndarray = sess.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+                return out
+
+            return run
+
+        return session(self.threads)
 
     def _load_torch(self) -> Any:
         import torch
@@ -158,7 +162,8 @@ class LocalEmbedder:
             return out
         run = self._runner()
         ids = self.tokenizer.encode(texts)
-        for batch in batches(length_order([len(x) for x in ids]), self.batch_size):
+
+        def pooled(batch: list[int], run: Any) -> Vectors:
             width = max(len(ids[i]) for i in batch)
             input_ids = np.zeros((len(batch), width), dtype=np.int64)
             mask = np.zeros((len(batch), width), dtype=np.int64)
@@ -167,8 +172,10 @@ class LocalEmbedder:
                 mask[row, : len(ids[i])] = 1
             hidden = run(input_ids, mask)
             weights = mask[..., None].astype(np.float32)
-            pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-            out[batch] = normalize(pooled)
+            return normalize((hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9))
+
+        for batch in batches(length_order([len(x) for x in ids]), self.batch_size):
+            out[batch] = pooled(batch, run)
             if progress is not None:
                 progress(len(batch))
         return out

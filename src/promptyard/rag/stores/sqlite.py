@@ -52,6 +52,20 @@ FTS_TOKENIZE = "porter unicode61 remove_diacritics 2"
 HIT_COLUMNS = 'chunk_id, doc_id, title, heading, text, source, start, "end", tokens, metadata'
 
 
+_blas: Any = None
+
+
+def _blas_one_thread() -> Any:
+    """A matrix-vector product is memory-bound: BLAS threads only add wake-up latency (15 ms instead of
+    0.3 ms for 5,000 x 384 when the cores are busy), so searches run it on one thread."""
+    global _blas
+    if _blas is None:
+        from threadpoolctl import ThreadpoolController
+
+        _blas = ThreadpoolController()
+    return _blas.limit(limits=1, user_api="blas")
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -77,7 +91,7 @@ class _Matrix:
 
     def __init__(
         self,
-        version: int,
+        version: tuple[int, str],
         rowids: npt.NDArray[np.int64],
         doc_ids: list[str],
         chunk_ids: list[str],
@@ -283,7 +297,8 @@ class SQLiteStore:
         return "".join(f" AND {c}" for c in clauses), params
 
     def _matrix(self, conn: sqlite3.Connection, row: sqlite3.Row) -> _Matrix:
-        cid, version, dim = row["id"], row["version"], row["dim"]
+        # (version, updated_at): a corpus deleted and re-created elsewhere may reuse the id and the version
+        cid, version, dim = row["id"], (row["version"], row["updated_at"]), row["dim"]
         cached = self._matrices.get(cid)
         if cached is not None and cached.version == version:
             return cached
@@ -314,7 +329,8 @@ class SQLiteStore:
             m = self._matrix(conn, row)
             if m.matrix.shape[0] == 0:
                 return []
-            scores = m.matrix @ np.asarray(vector, dtype=np.float32).reshape(-1)
+            with _blas_one_thread():
+                scores = m.matrix @ np.asarray(vector, dtype=np.float32).reshape(-1)
             if filters:
                 where, params = self._filter_sql(filters)
                 allowed = [
@@ -337,11 +353,18 @@ class SQLiteStore:
             if match is None or k <= 0:
                 return []
             where, params = self._filter_sql(filters)
-            rows = conn.execute(
-                f"SELECT c.chunk_id, c.doc_id, bm25(fts_{cid}) AS s FROM fts_{cid} f JOIN chunks c ON c.id = f.rowid"
-                f" WHERE fts_{cid} MATCH ?{where} ORDER BY s LIMIT ?",
-                [match, *params, k],
-            ).fetchall()
+            if where:
+                sql = (
+                    f"SELECT c.chunk_id, c.doc_id, bm25(fts_{cid}) AS s FROM fts_{cid} f"
+                    f" JOIN chunks c ON c.id = f.rowid WHERE fts_{cid} MATCH ?{where} ORDER BY s LIMIT ?"
+                )
+            else:  # let FTS5 rank and cut first (its ORDER BY rank LIMIT fast path), then join the survivors
+                sql = (
+                    f"SELECT c.chunk_id, c.doc_id, f.rank AS s FROM (SELECT rowid, rank FROM fts_{cid}"
+                    f" WHERE fts_{cid} MATCH ? ORDER BY rank LIMIT ?) f JOIN chunks c ON c.id = f.rowid ORDER BY s"
+                )
+                params = [k]
+            rows = conn.execute(sql, [match, *params] if not where else [match, *params, k]).fetchall()
             return [Hit(chunk_id=r[0], doc_id=r[1], score=-float(r[2])) for r in rows]
 
     def fetch(self, corpus: str, chunk_ids: Sequence[str]) -> dict[str, Hit]:
