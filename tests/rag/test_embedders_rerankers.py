@@ -117,3 +117,30 @@ def test_reranker_registry_and_config_errors() -> None:
         create_reranker("http", Settings())
     with pytest.raises(ConfigError, match="RERANKER_MODEL_PATH"):
         create_reranker("cross-encoder", Settings())
+
+
+@pytest.mark.slow
+def test_cross_encoder_loads_from_a_folder_and_scores(tmp_path: Path) -> None:
+    """A cross-encoder folder built from the shipped MiniLM weights (seeded head): the adapter
+    loads it from the path, scores every (query, chunk) pair and orders by score."""
+    import torch
+    from transformers import AutoTokenizer, BertForSequenceClassification
+
+    from promptyard.rag.embedders.local import default_model_dir
+    from promptyard.rag.rerankers.cross_encoder import CrossEncoderReranker
+
+    torch.manual_seed(0)
+    src = default_model_dir()
+    model = BertForSequenceClassification.from_pretrained(str(src), num_labels=1)
+    model.save_pretrained(tmp_path / "ce")
+    AutoTokenizer.from_pretrained(str(src)).save_pretrained(tmp_path / "ce")
+    rr = CrossEncoderReranker(tmp_path / "ce")
+    hits = [
+        Hit(chunk_id=f"{i}#0", doc_id=str(i), score=0.0, text=t) for i, t in enumerate(["cats purr", "dogs bark", "x"])
+    ]
+    out = rr.rerank("which animal purrs?", hits)
+    assert sorted(h.chunk_id for h in out) == ["0#0", "1#0", "2#0"]
+    assert [h.score for h in out] == sorted((h.score for h in out), reverse=True)
+    assert len({h.score for h in out}) == 3  # real, distinct model scores
+    with pytest.raises(ConfigError, match="no cross-encoder model"):
+        CrossEncoderReranker(tmp_path / "missing")

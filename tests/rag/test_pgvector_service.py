@@ -20,11 +20,13 @@ def test_ingest_and_hybrid_search_on_pgvector(tmp_path: Path, pgvector_url: str,
         report = rag.ingest([pets_dir], "pets", chunk_tokens=24)
         assert (report.version, len(report.added), report.failed) == (1, 3, [])
         again = rag.ingest([pets_dir], "pets")
-        assert again.version == 1 and again.unchanged == 3
+        assert again.version == 1
+        assert again.unchanged == 3
         res = rag.search(SearchRequest(corpus="pets", query="Which animal needs taurine?", k=3))
         assert Path(res.hits[0].doc_id).name == "cats.md"
         assert res.hits[0].heading == "Cats > Food"
-        assert res.vector_candidates and res.bm25_candidates
+        assert res.vector_candidates
+        assert res.bm25_candidates
         assert [c.name for c in rag.corpora()] == ["pets"]
     finally:
         rag.close()

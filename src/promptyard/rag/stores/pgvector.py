@@ -70,6 +70,7 @@ class PgVectorStore:
     def __init__(self, url: str, *, engine: Engine | None = None) -> None:
         self.url = url
         self._engine = engine or create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        self._stats: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         event.listen(self._engine, "connect", self._on_connect)
         with self._errors(), self._engine.begin() as conn:
             conn.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))
@@ -103,12 +104,19 @@ class PgVectorStore:
     # -- corpora -------------------------------------------------------------------------
     def _info(self, conn: Connection, row: Any) -> CorpusInfo:
         m = row._mapping
-        stats = conn.execute(
-            text(
-                "SELECT COUNT(*), COUNT(DISTINCT doc_id), COALESCE(SUM(tokens), 0) FROM rag_chunks WHERE corpus_id = :c"
-            ),
-            {"c": m["id"]},
-        ).one()
+        key = (m["id"], m["version"], m["updated_at"])  # the counts change only with the version
+        stats = self._stats.get(key)
+        if stats is None:
+            stats = tuple(
+                conn.execute(
+                    text(
+                        "SELECT COUNT(*), COUNT(DISTINCT doc_id), COALESCE(SUM(tokens), 0) FROM rag_chunks"
+                        " WHERE corpus_id = :c"
+                    ),
+                    {"c": m["id"]},
+                ).one()
+            )
+            self._stats[key] = stats
         return CorpusInfo(
             name=m["name"], version=m["version"], embedder=m["embedder"], dim=m["dim"],
             chunking=ChunkConfig.model_validate_json(m["chunking"]), chunks=stats[0], documents=stats[1],
