@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from promptyard.errors import InvalidInput
 from promptyard.store.db import Database
 from promptyard.store.tables.tracing import BudgetAlertRow, TraceDailyRow, TraceLatencyDailyRow
-from promptyard.tracing.rollup import percentiles
+from promptyard.tracing.rollup import DAILY_SUM_COLUMNS, percentiles
 
 MAX_DAYS = 366
 TOP_N = 20
@@ -138,7 +138,7 @@ def cost_dashboard(
         raise InvalidInput(f"days must be between 1 and {MAX_DAYS}, got {days}")
     end = today or datetime.now(UTC).date()
     start = end - timedelta(days=days - 1)
-    sums = [func.coalesce(func.sum(getattr(D, c)), 0).label(c) for c in _SUM_COLUMNS]
+    sums = [func.coalesce(func.sum(getattr(D, c)), 0).label(c) for c in DAILY_SUM_COLUMNS]
     total = D.dim == "total"
     with db.engine.connect() as conn:
         tot = conn.execute(_window(select(*sums).where(total), start, end, project)).one()._mapping
@@ -241,24 +241,6 @@ def cost_dashboard(
         ),
         alerts=alerts,
     )
-
-
-_SUM_COLUMNS = (
-    "requests",
-    "top_level",
-    "errors",
-    "cancelled",
-    "answer_cache_hits",
-    "prompt_cache_hits",
-    "provider_calls",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cost_usd",
-    "answer_cache_saved_usd",
-    "prompt_cache_saved_usd",
-)
 
 
 def _splits(rows: list[Any], total_cost: float) -> list[Split]:

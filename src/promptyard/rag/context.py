@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from promptyard.rag.models import ContextDocument, Hit
 
@@ -91,3 +92,8 @@ def whole_corpus_context(chunks: Sequence[Hit], *, max_documents: int = MAX_DOCU
     return build_context(
         [h for doc in sorted(grouped) for h in grouped[doc]], budget=10**9, max_documents=max_documents
     )
+
+
+def answer_variables(question: str, docs: Sequence[ContextDocument]) -> dict[str, Any]:
+    """The ``rag_answer`` prompt's variables for ``question`` over ``docs`` (also used by trace replay)."""
+    return {"question": question, "documents": [{"id": d.id, "title": d.title, "text": d.text} for d in docs]}

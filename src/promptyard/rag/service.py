@@ -18,7 +18,7 @@ from promptyard.errors import NotFound, PromptyardError, ProviderTimeout
 from promptyard.gateway.base import CallContext, GatewayAPI, PromptCall
 from promptyard.prompts.refs import split_ref
 from promptyard.rag.citations import ABSTENTION, SNIPPET_CHARS, check_answer
-from promptyard.rag.context import build_context, whole_corpus_context
+from promptyard.rag.context import answer_variables, build_context, whole_corpus_context
 from promptyard.rag.embedders.base import Embedder
 from promptyard.rag.ingest import IngestProgress, IngestReport, ingest_paths
 from promptyard.rag.models import (
@@ -45,7 +45,8 @@ TIMEOUT_MESSAGE = "No answer was generated in time; here are the retrieved sourc
 NO_DOCUMENTS_MESSAGE = "Nothing in the corpus matched the question."
 
 
-def _candidates(hits: Sequence[Hit]) -> list[Candidate]:
+def candidates(hits: Sequence[Hit]) -> list[Candidate]:
+    """Hits as trace candidates (chunk id, doc id, score)."""
     return [Candidate(chunk_id=h.chunk_id, doc_id=h.doc_id, score=h.score) for h in hits]
 
 
@@ -248,10 +249,7 @@ class RagService:
             name=ref.name,
             version=ref.version,
             label=ref.label if ref.version is None else None,
-            variables={
-                "question": req.question,
-                "documents": [{"id": d.id, "title": d.title, "text": d.text} for d in docs],
-            },
+            variables=answer_variables(req.question, docs),
             corpus_version=info.version,
             context=CallContext(parent_trace_id=trace.trace_id, tenant=req.tenant, end_user=req.end_user),
         )
@@ -282,10 +280,10 @@ class RagService:
     def _fill_trace(trace: Trace, result: SearchResult) -> None:
         trace.transform = result.transform
         trace.transform_outputs = list(result.transform_outputs)
-        trace.vector_candidates = _candidates(result.vector_candidates)
-        trace.bm25_candidates = _candidates(result.bm25_candidates)
-        trace.fused = _candidates(result.fused[: max(len(result.hits), 100)])
-        trace.reranked = _candidates(result.reranked)
+        trace.vector_candidates = candidates(result.vector_candidates)
+        trace.bm25_candidates = candidates(result.bm25_candidates)
+        trace.fused = candidates(result.fused[: max(len(result.hits), 100)])
+        trace.reranked = candidates(result.reranked)
         trace.context_chunk_ids = [h.chunk_id for h in result.hits]
         trace.flags = list(result.flags)
         trace.degraded = "rerank_failed" in result.flags

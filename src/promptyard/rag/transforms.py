@@ -53,6 +53,18 @@ def _call(name: str, ref: str, question: str, corpus_version: int, parent: str |
     )
 
 
+def route_queries(name: str, question: str, outputs: list[str]) -> tuple[list[str], list[str]]:
+    """The vector and keyword queries for a transform's outputs (also used by trace replay).
+
+    HyDE embeds the hypothetical answer but keeps keyword search on the question; multi-query
+    and decomposition send every query to both retrievers.
+    """
+    if name == "hyde":
+        return [question, *outputs], [question]
+    queries = [question, *outputs]
+    return queries, queries
+
+
 async def run_transform(
     name: str,
     question: str,
@@ -66,11 +78,9 @@ async def run_transform(
     text = result.text.strip()
     if name == "hyde":
         outputs = [text] if text else []
-        vector = [question, *outputs]
-        keyword = [question]
     else:
         outputs = [q for q in split_lines(text) if q.casefold() != question.casefold()]
-        vector = keyword = [question, *outputs]
+    vector, keyword = route_queries(name, question, outputs)
     return TransformOutput(
         name=name,
         outputs=outputs,

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from promptyard.errors import InvalidInput
 from promptyard.gateway.base import CallContext, GatewayAPI, PromptCall
-from promptyard.tracing.model import Candidate, StageLatencies, Trace, new_trace_id
+from promptyard.tracing.model import StageLatencies, Trace, new_trace_id
 
 if TYPE_CHECKING:
     from promptyard.rag.models import ContextDocument, SearchResult
@@ -33,12 +33,9 @@ def pinned_queries(trace: Trace) -> tuple[list[str], list[str]] | None:
     """The vector and keyword queries the recorded transform produced (``None``: no transform)."""
     if not trace.transform or trace.transform == "none":
         return None
-    question = trace.query or ""
-    outputs = list(trace.transform_outputs)
-    if trace.transform == "hyde":  # the hypothetical answer is embedded; keywords stay the question's
-        return [question, *outputs], [question]
-    queries = [question, *outputs]  # multi_query / decompose: every query for both retrievers
-    return queries, queries
+    from promptyard.rag.transforms import route_queries
+
+    return route_queries(trace.transform, trace.query or "", list(trace.transform_outputs))
 
 
 class RagReplayer:
@@ -76,6 +73,7 @@ class RagReplayer:
 
     def _retrieve(self, trace: Trace, new: Trace, version: int) -> list[ContextDocument]:
         from promptyard.rag.context import build_context, whole_corpus_context
+        from promptyard.rag.service import candidates
 
         if "whole_corpus" in trace.flags:
             chunks = self.rag.store.all_chunks(trace.corpus or "", limit=1_000_000)
@@ -93,10 +91,10 @@ class RagReplayer:
             keyword_queries=queries[1] if queries else None,
             **params,
         )
-        new.vector_candidates = _candidates(result.vector_candidates)
-        new.bm25_candidates = _candidates(result.bm25_candidates)
-        new.fused = _candidates(result.fused[: max(len(result.hits), 100)])
-        new.reranked = _candidates(result.reranked)
+        new.vector_candidates = candidates(result.vector_candidates)
+        new.bm25_candidates = candidates(result.bm25_candidates)
+        new.fused = candidates(result.fused[: max(len(result.hits), 100)])
+        new.reranked = candidates(result.reranked)
         t = result.timings_ms
         new.latency = StageLatencies(
             embed_ms=t.get("embed_ms"), vector_ms=t.get("vector_ms"), bm25_ms=t.get("bm25_ms"),
@@ -111,6 +109,7 @@ class RagReplayer:
 
     async def _generate(self, trace: Trace, new: Trace, docs: list[ContextDocument], version: int) -> None:
         from promptyard.rag.citations import check_answer
+        from promptyard.rag.context import answer_variables
 
         prompt_version = self.version_of(trace)
         if not prompt_version:
@@ -123,11 +122,10 @@ class RagReplayer:
         if not docs:
             new.answer = trace.answer if "no_documents" in trace.flags else None
             return
-        documents = [{"id": d.id, "title": d.title, "text": d.text} for d in docs]
         call = PromptCall(
             name=trace.prompt_name or "",
             version=prompt_version,
-            variables={"question": trace.query, "documents": documents},
+            variables=answer_variables(trace.query or "", docs),
             corpus_version=version,
             context=CallContext(project=trace.project, end_user=trace.end_user, bypass_cache=True,
                                 parent_trace_id=new.trace_id),
@@ -140,7 +138,3 @@ class RagReplayer:
         new.flags.extend(checked.flags)
         new.provider, new.model, new.cost_usd = result.provider, result.model, result.cost_usd
         new.input_tokens, new.output_tokens = result.usage.input_tokens, result.usage.output_tokens
-
-
-def _candidates(hits: Any) -> list[Candidate]:
-    return [Candidate(chunk_id=h.chunk_id, doc_id=h.doc_id, score=h.score) for h in hits]
