@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from promptyard.testing import FakeProvider, registered_provider
+
 if TYPE_CHECKING:
     from promptyard.providers.local import LocalProvider
 
@@ -23,6 +25,13 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 PG_ADMIN_URL = os.environ.get("PROMPTYARD_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("PROMPTYARD_TEST_REDIS", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeProvider]:
+    """A scripted FakeProvider registered as provider ``fake`` through the real registry."""
+    with registered_provider() as provider:
+        yield provider
 
 
 @pytest.fixture

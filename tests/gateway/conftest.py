@@ -3,13 +3,12 @@ prompts rendered by the real renderer, a manual clock and a sleep that never sle
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from promptyard import plugins
 from promptyard.errors import PromptNotFound
 from promptyard.gateway.caches.memory import MemoryAnswerCache
 from promptyard.gateway.pipeline import Gateway
@@ -75,16 +74,6 @@ class Sleeps:
 
     async def __call__(self, seconds: float) -> None:
         self.delays.append(seconds)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeProvider]:
-    provider = FakeProvider()
-    plugins.register(GROUP, "fake", lambda _settings: provider)
-    try:
-        yield provider
-    finally:
-        plugins.unregister(GROUP, "fake")
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ import openai
 import pytest
 from fastapi import FastAPI
 
-from promptyard import plugins
 from promptyard.runtime import Runtime
 from promptyard.server.app import create_app
 from promptyard.testing import FakeProvider, slow_stream, stream_error
@@ -30,16 +29,6 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
             return True
         time.sleep(0.01)
     return False
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeProvider]:
-    provider = FakeProvider()
-    plugins.register("promptyard.providers", "fake", lambda _settings: provider)
-    try:
-        yield provider
-    finally:
-        plugins.unregister("promptyard.providers", "fake")
 
 
 @pytest.fixture

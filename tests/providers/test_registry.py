@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from promptyard import plugins
@@ -20,14 +18,6 @@ def bare(**overrides: object) -> Settings:
     defaults: dict[str, object] = {"openai_api_key": None, "anthropic_api_key": None}
     defaults.update(overrides)
     return load_settings(**defaults)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeProvider]:
-    instance = FakeProvider()
-    plugins.register(GROUP, "fake", lambda settings: instance)
-    yield instance
-    plugins.unregister(GROUP, "fake")
 
 
 def test_parse_model() -> None:

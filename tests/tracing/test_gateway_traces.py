@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from promptyard import plugins
 from promptyard.chat import ChatMessage
 from promptyard.errors import BadRequest
 from promptyard.gateway.base import ChatCall, PromptCall
@@ -19,16 +18,6 @@ from promptyard.store.tables.tracing import TraceRow
 from promptyard.tracing.alerts import BudgetAlerter
 
 from .gateway_helpers import Prompts, greet_spec, wire
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeProvider]:
-    provider = FakeProvider()
-    plugins.register("promptyard.providers", "fake", lambda _settings: provider)
-    try:
-        yield provider
-    finally:
-        plugins.unregister("promptyard.providers", "fake")
 
 
 def call(who: str) -> PromptCall:

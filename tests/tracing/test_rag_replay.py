@@ -6,12 +6,11 @@ deterministic fake embedder, and the real gateway with the scripted fake provide
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from promptyard import plugins
 from promptyard.prompts.model import MessageBlock, ModelConfig, PromptSpec, VariableSpec
 from promptyard.providers.fake import FakeProvider, reply
 from promptyard.runtime import Runtime
@@ -36,16 +35,6 @@ def spec(name: str, user: str, variables: dict[str, VariableSpec]) -> PromptSpec
         name=name, version="1.0.0", model=ModelConfig(provider="fake", model="m1", temperature=0.0),
         variables=variables, blocks=[MessageBlock(role="user", template=user)],
     )  # fmt: skip
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeProvider]:
-    provider = FakeProvider()
-    plugins.register("promptyard.providers", "fake", lambda _settings: provider)
-    try:
-        yield provider
-    finally:
-        plugins.unregister("promptyard.providers", "fake")
 
 
 @pytest.fixture

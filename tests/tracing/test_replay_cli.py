@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from promptyard import plugins
 from promptyard.chat import ChatMessage
 from promptyard.cli.main import app
 from promptyard.errors import InvalidInput
@@ -27,16 +26,6 @@ from .conftest import make_trace
 from .gateway_helpers import Prompts, greet_spec, wire
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeProvider]:
-    provider = FakeProvider()
-    plugins.register("promptyard.providers", "fake", lambda _settings: provider)
-    try:
-        yield provider
-    finally:
-        plugins.unregister("promptyard.providers", "fake")
 
 
 @pytest.fixture

@@ -2,7 +2,8 @@
 
 Providers: :class:`FakeProvider` and its step builders (``reply``, ``rate_limited``,
 ``hang``, ...); the contract suite lives in :mod:`promptyard.testing.provider_contract`
-(import it from a test module: it needs pytest).
+(import it from a test module: it needs pytest). :func:`registered_provider` puts a
+fake behind the real registry for the length of a ``with`` block.
 """
 
 from promptyard.providers.fake import (
@@ -21,6 +22,7 @@ from promptyard.providers.fake import (
     timeout,
     unavailable,
 )
+from promptyard.testing.registration import registered, registered_provider
 
 __all__ = [
     "FakeProvider",
@@ -32,6 +34,8 @@ __all__ = [
     "malformed_json",
     "overloaded",
     "rate_limited",
+    "registered",
+    "registered_provider",
     "reply",
     "slow_stream",
     "stream_error",
