@@ -3,6 +3,10 @@
     .venv/bin/python bench/retrieval.py --corpus ../shared/data/scifact
     .venv/bin/python bench/retrieval.py --scale            # synthetic corpus, 5,000 -> 200,000 chunks
 
+Settings come from the environment as usual, so a trade-off is one variable away, e.g.
+``PROMPTYARD_EMBEDDING_READ_TOKENS=160`` (embed the first 160 tokens of each chunk) or
+``PROMPTYARD_EMBEDDING_BACKEND=onnx`` (float32).
+
 promptyard: ``ingest`` of ``corpus.jsonl`` into the embedded SQLite store (FTS5 BM25 +
 NumPy vectors, all-MiniLM-L6-v2 on ONNX Runtime int8, 300-token chunks), then bm25,
 vector and hybrid (RRF k=60) search, and rerank when ``PROMPTYARD_RERANKER`` is set.
@@ -119,7 +123,7 @@ def run_promptyard(folder: Path, queries: dict[str, str], home: Path) -> dict[st
         "docs": info.documents,
         "chunks": info.chunks,
         "docs_per_s": info.documents / ingest_s,
-        "backend": getattr(embedder, "backend", embedder.name),
+        "backend": f"{getattr(embedder, 'backend', embedder.name)}, reads {embedder.read_tokens} tokens a chunk",
     }
 
 

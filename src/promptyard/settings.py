@@ -202,7 +202,14 @@ class Settings(BaseSettings):
     """Texts per embedding batch (texts are sorted by length first, so batches carry little padding)."""
 
     embedding_threads: int | None = None
-    """CPU threads for the local embedder (unset: one per core)."""
+    """CPU threads for the local embedder (unset: one per core). An ingest runs one single-threaded ONNX session
+    per thread (8 sessions at most, splitting the threads beyond that); a query runs on one session with all."""
+
+    embedding_read_tokens: int | None = Field(default=None, ge=16, le=512)
+    """Tokens of each chunk the local model reads (unset: its whole window, 256 for MiniLM). Chunk sizes do
+    not change; the unread rest stays keyword-indexed and in the context. Fewer ingests faster and retrieves a
+    little worse: the trade-off measured on SciFact is in docs/benchmarks.md. Changing it re-embeds every
+    document on the next ingest."""
 
     openai_embedding_model: str = "text-embedding-3-small"
     """Model of the ``openai`` embedder (it uses ``PROMPTYARD_OPENAI_BASE_URL`` and ``PROMPTYARD_OPENAI_API_KEY``)."""

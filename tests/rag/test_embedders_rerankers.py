@@ -60,6 +60,46 @@ def test_local_embedder_onnx_int8_matches_pytorch(tmp_path: Path) -> None:
     assert [("Hello, wörld!")[a:b] for a, b in spans][:2] == ["Hello", ","]
 
 
+@pytest.mark.slow
+def test_local_embedder_shares_batches_across_single_threaded_sessions() -> None:
+    from promptyard.rag.embedders.local import LocalEmbedder
+
+    cache = ROOT / ".promptyard" / "cache"
+    texts = [f"claim {i}: " + "protein binding " * (i % 7) for i in range(23)]
+    pooled = LocalEmbedder(cache_dir=cache, batch_size=4, threads=2)
+    seen: list[int] = []
+    vectors = pooled.embed(texts, progress=seen.append)
+    assert len(pooled._workers()) == 2  # two one-thread sessions took the six batches
+    assert sum(seen) == len(texts)
+    assert max(seen) <= 4
+    serial = LocalEmbedder(cache_dir=cache, batch_size=4, threads=1).embed(texts)
+    # same batches, so the same per-batch quantization: every row lands where it belongs
+    assert np.allclose(vectors, serial, atol=1e-5)
+    query = pooled.embed([texts[5]], kind="query")
+    assert pooled._pool is not None
+    assert float(query[0] @ vectors[5]) > 0.98
+
+
+def test_local_embedder_read_length_is_configurable() -> None:
+    from promptyard.rag.chunking import chunk_document
+    from promptyard.rag.embedders.local import LocalEmbedder
+    from promptyard.rag.models import ChunkConfig, Document
+
+    default = LocalEmbedder()  # no model is loaded until something is embedded
+    assert default.max_tokens == default.read_tokens == 256  # the model's own window
+    assert len(default.tokenizer.encode(["word " * 400])[0]) == 256
+    emb = LocalEmbedder(read_tokens=32)
+    assert emb.max_tokens == 256
+    assert len(emb.tokenizer.encode(["word " * 100])[0]) == 32
+    doc = Document(doc_id="d", title="", text="word " * 2000, source="d.txt")
+    chunks = chunk_document(doc, emb.tokenizer, ChunkConfig(chunk_tokens=300), max_tokens=emb.max_tokens)
+    assert max(c.tokens for c in chunks) == 300  # chunk sizes do not follow the read length
+    for wrong in (8, 300):
+        with pytest.raises(ConfigError, match="reads 16 to 256 tokens"):
+            LocalEmbedder(read_tokens=wrong)
+    assert create_embedder("local", Settings(embedding_read_tokens=64)).read_tokens == 64
+
+
 def _openai(handler: httpx.MockTransport) -> OpenAIEmbedder:
     return OpenAIEmbedder(base_url="http://embed.test/v1", model="m", api_key="sk-x", transport=handler)
 

@@ -161,6 +161,16 @@ def test_chunking_change_re_embeds(store: SQLiteStore, pets_dir: Path) -> None:
     assert info.chunking.chunk_tokens == 20
 
 
+def test_embedding_read_length_change_re_embeds(store: SQLiteStore, pets_dir: Path) -> None:
+    ingest_paths([pets_dir], "pets", store=store, embedder=FakeEmbedder(), chunking=CFG)
+    same = ingest_paths([pets_dir], "pets", store=store, embedder=FakeEmbedder(), chunking=CFG)
+    assert same.unchanged == 3
+    assert not same.changed
+    shorter = ingest_paths([pets_dir], "pets", store=store, embedder=FakeEmbedder(read_tokens=16), chunking=CFG)
+    assert len(shorter.updated) == 3
+    assert shorter.chunks_embedded > 0
+
+
 def test_other_embedder_is_refused(store: SQLiteStore, pets_dir: Path) -> None:
     ingest_paths([pets_dir], "pets", store=store, embedder=FakeEmbedder(dim=64), chunking=CFG)
     with pytest.raises(ConfigError, match="built with embedder"):

@@ -1,7 +1,7 @@
 """Ingest: files -> documents -> chunks -> vectors -> one atomic corpus update.
 
 Re-ingesting is a sync of the given paths: a document whose content hash (text, title,
-metadata, chunking and embedding model) is unchanged is skipped, a changed one is
+metadata, chunking, embedding model and what it reads) is unchanged is skipped, a changed one is
 re-chunked and re-embedded, and a document that came from under one of the given paths
 but is gone now is removed. Everything lands in one store transaction that bumps the
 corpus version once, or not at all: a failure midway never leaves half a version.
@@ -140,7 +140,8 @@ def ingest_documents(
     report = IngestReport(corpus=corpus, version_before=info.version, version=info.version)
     changed: list[tuple[Document, str]] = []
     for doc in docs:
-        digest = content_hash(doc, chunking, embedder.model_id)
+        # chunks are sized to the window and the vectors read `read_tokens` of each: both are in the hash
+        digest = content_hash(doc, chunking, f"{embedder.model_id}/{embedder.max_tokens}/{embedder.read_tokens}")
         old = existing.get(doc.doc_id)
         if old is not None and old[0] == digest:
             report.unchanged += 1

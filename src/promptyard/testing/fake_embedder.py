@@ -21,10 +21,11 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 class FakeEmbedder:
     name = "fake"
 
-    def __init__(self, dim: int = 64, *, max_tokens: int = 512) -> None:
+    def __init__(self, dim: int = 64, *, max_tokens: int = 512, read_tokens: int | None = None) -> None:
         self.dim = dim
         self.model_id = f"fake-bow-{dim}"
         self.max_tokens = max_tokens
+        self.read_tokens = read_tokens or max_tokens
         self.tokenizer = RegexTokenizer()
         self.calls: list[tuple[EmbedKind, int]] = []
         self.fail_with: Exception | None = None

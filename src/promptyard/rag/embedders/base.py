@@ -39,7 +39,10 @@ class Embedder(Protocol):
     """Names the vector space: a corpus built with one model id is never queried with another."""
     dim: int
     max_tokens: int
-    """Tokens the model reads per text; the chunker keeps chunks within it."""
+    """The model's window in tokens; the chunker sizes chunks to it."""
+    read_tokens: int
+    """Tokens of each text the model reads (at most ``max_tokens``): the rest of a longer text is
+    keyword-indexed and given as context, but not embedded."""
     tokenizer: Tokenizer
 
     def embed(self, texts: Sequence[str], *, kind: EmbedKind = "document", progress: Progress | None = None) -> Vectors:

@@ -43,6 +43,7 @@ class OpenAIEmbedder:
         self.dimensions = dimensions
         self.dim = dimensions or DEFAULT_DIMS.get(model, 0)
         self.max_tokens = max_tokens
+        self.read_tokens = max_tokens
         self.batch_size = batch_size
         self.tokenizer = RegexTokenizer()
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
