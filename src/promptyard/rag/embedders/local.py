@@ -137,7 +137,8 @@ class LocalEmbedder:
                 if self.backend == "torch" or count < 2:
                     self._pool = [self._runner()]  # torch threads inside one op already
                 else:
-                    self._pool = [self._session(self.threads // count) for _ in range(count)]
+                    share, extra = divmod(self.threads, count)  # every thread in use: 12 -> 4x2 + 4x1
+                    self._pool = [self._session(share + (i < extra)) for i in range(count)]
             return self._pool
 
     def _session(self, threads: int) -> Runner:
