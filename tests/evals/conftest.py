@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from promptyard import plugins
 from promptyard.evals.model import DatasetItem
 from promptyard.runtime import Runtime
 from promptyard.settings import get_settings
 from promptyard.store.db import Database
+from promptyard.testing.registration import PROVIDERS, registered
 from tests.evals.quiz import QuizProvider, judge_prompt, qa_prompt
 
 
@@ -44,12 +44,8 @@ QA_ROWS = 12
 
 @pytest.fixture
 def quiz() -> Iterator[QuizProvider]:
-    provider = QuizProvider()
-    plugins.register("promptyard.providers", "quiz", lambda _settings: provider)
-    try:
+    with registered(PROVIDERS, "quiz", QuizProvider()) as provider:
         yield provider
-    finally:
-        plugins.unregister("promptyard.providers", "quiz")
 
 
 @pytest.fixture

@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from promptyard import plugins
 from promptyard.cli.main import app
 from promptyard.runtime import Runtime
 from promptyard.settings import get_settings
-from promptyard.testing import FakeProvider
+from promptyard.testing.registration import registered_provider
 from tests.interfaces.conftest import GREET
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,12 +38,10 @@ def cli_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     rt.registry.sync(rt.settings.prompts_dir, actor="tests")
     rt.registry.set_label("greet", "production", "1.0.0", actor="tests")
     rt.db.dispose()
-    fake = FakeProvider()
-    plugins.register("promptyard.providers", "fake", lambda _settings: fake)
     try:
-        yield tmp_path
+        with registered_provider():
+            yield tmp_path
     finally:
-        plugins.unregister("promptyard.providers", "fake")
         get_settings.cache_clear()
 
 

@@ -159,14 +159,10 @@ async def test_content_parts_and_developer_role(client: httpx.AsyncClient, gatew
 
 
 async def test_models_lists_provider_models_and_prompt_labels(client: httpx.AsyncClient, registry_prompt: None) -> None:
-    from promptyard import plugins
-    from promptyard.testing import FakeProvider
+    from promptyard.testing.registration import registered_provider
 
-    plugins.register("promptyard.providers", "fake", lambda _settings: FakeProvider())
-    try:
+    with registered_provider():
         resp = await client.get("/v1/models")
-    finally:
-        plugins.unregister("promptyard.providers", "fake")
     assert resp.status_code == 200
     body = resp.json()
     assert body["object"] == "list"

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import uuid
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from promptyard import plugins
 from promptyard.providers.fake import FakeProvider
 from promptyard.runtime import Runtime
 from promptyard.settings import load_settings
 from promptyard.testing.fake_embedder import FakeEmbedder
+from promptyard.testing.registration import registered_provider
 from promptyard.tracing.model import MemoryRecorder
+from tests.pg import fresh_schema
 
 
 @pytest.fixture(scope="session")
@@ -46,18 +46,8 @@ def pgvector_server_url() -> Iterator[str]:
 @pytest.fixture
 def pgvector_url(pgvector_server_url: str) -> Iterator[str]:
     """A fresh schema (``search_path=<schema>,public``) in the pgvector server, dropped afterwards."""
-    from sqlalchemy import create_engine, text
-
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(pgvector_server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{pgvector_server_url}&options=-csearch_path%3D{schema}%2Cpublic"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with fresh_schema(pgvector_server_url, with_public=True) as url:
+        yield url
 
 
 @pytest.fixture
@@ -72,12 +62,8 @@ RAG_PROMPTS = ("rag_answer", "hyde", "multi_query", "decompose")
 @pytest.fixture
 def fake_llm() -> Iterator[FakeProvider]:
     """The scripted provider, registered as ``local`` so the shipped prompt files run on it."""
-    provider = FakeProvider()
-    plugins.register("promptyard.providers", "local", lambda _settings: provider)
-    try:
+    with registered_provider(FakeProvider(), "local") as provider:
         yield provider
-    finally:
-        plugins.unregister("promptyard.providers", "local")
 
 
 @pytest.fixture
