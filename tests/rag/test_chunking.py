@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from promptyard.rag.chunking import chunk_document, markdown_sections
+from promptyard.rag.chunking import chunk_document, chunk_documents, markdown_sections
 from promptyard.rag.embedders.base import RegexTokenizer
 from promptyard.rag.models import ChunkConfig, Document
 
@@ -67,3 +67,19 @@ def test_markdown_sections_keep_heading_path() -> None:
 
 def test_empty_text_gives_no_chunks() -> None:
     assert chunk_document(_doc("   \n "), TOK, ChunkConfig(), max_tokens=512) == []
+
+
+def test_chunking_many_documents_at_once_matches_one_by_one() -> None:
+    docs = [
+        Document(
+            doc_id="a", title="A", text="# H\n\nfirst part.\n\n## Sub\n\n" + "x " * 300, source="a.md", markdown=True
+        ),
+        Document(doc_id="b", title="", text="   ", source="b.txt"),
+        Document(doc_id="c", title="C", text=" ".join(f"w{i}." for i in range(500)), source="c.txt"),
+    ]
+    config = ChunkConfig(chunk_tokens=120)
+    together = chunk_documents(docs, TOK, config, max_tokens=512)
+    assert together == [chunk_document(d, TOK, config, max_tokens=512) for d in docs]
+    assert [len(c) for c in together][1] == 0
+    assert {c.doc_id for c in together[0]} == {"a"}
+    assert together[2][0].chunk_id == "c#0"

@@ -69,7 +69,7 @@ def test_local_embedder_shares_batches_across_single_threaded_sessions() -> None
     pooled = LocalEmbedder(cache_dir=cache, batch_size=4, threads=2)
     seen: list[int] = []
     vectors = pooled.embed(texts, progress=seen.append)
-    assert len(pooled._workers()) == 2  # two one-thread sessions took the six batches
+    assert len(pooled._workers()) == 2  # two one-thread sessions shared the batches
     assert sum(seen) == len(texts)
     assert max(seen) <= 4
     serial = LocalEmbedder(cache_dir=cache, batch_size=4, threads=1).embed(texts)
@@ -80,14 +80,30 @@ def test_local_embedder_shares_batches_across_single_threaded_sessions() -> None
     assert float(query[0] @ vectors[5]) > 0.98
 
 
+def test_uniform_batches_never_pad() -> None:
+    from promptyard.rag.embedders.base import length_order, uniform_batches
+
+    lengths = [3, 300, 3, 3, 40, 3, 3, 40, 300, 300, 12]
+    plan = uniform_batches(length_order(lengths), lengths, 4, 512)
+    assert sorted(i for batch in plan for i in batch) == list(range(len(lengths)))  # every text once
+    assert all(len({lengths[i] for i in batch}) == 1 for batch in plan)  # one length a batch: no padding
+    assert [lengths[b[0]] for b in plan] == sorted((lengths[b[0]] for b in plan), reverse=True)  # longest first
+    assert [len(b) for b in plan if lengths[b[0]] == 300] == [1, 1, 1]  # 512 tokens a call at most
+    assert [len(b) for b in plan if lengths[b[0]] == 3] == [4, 1]  # and `size` texts at most
+    assert [len(b) for b in plan if lengths[b[0]] == 40] == [2]
+    assert uniform_batches([], [], 4, 512) == []
+
+
 def test_local_embedder_read_length_is_configurable() -> None:
     from promptyard.rag.chunking import chunk_document
     from promptyard.rag.embedders.local import LocalEmbedder
     from promptyard.rag.models import ChunkConfig, Document
 
     default = LocalEmbedder()  # no model is loaded until something is embedded
-    assert default.max_tokens == default.read_tokens == 256  # the model's own window
-    assert len(default.tokenizer.encode(["word " * 400])[0]) == 256
+    assert default.max_tokens == 256  # the model's own window
+    assert default.read_tokens == 208  # the measured default (docs/benchmarks.md)
+    assert len(default.tokenizer.encode(["word " * 400])[0]) == 208
+    assert LocalEmbedder(read_tokens=256).read_tokens == 256
     emb = LocalEmbedder(read_tokens=32)
     assert emb.max_tokens == 256
     assert len(emb.tokenizer.encode(["word " * 100])[0]) == 32

@@ -5,18 +5,23 @@ at its headings; every chunk remembers the heading path it sits under (``Setup >
 Install``), so a chunk from the middle of a section still says what it is about. Windows
 overlap by ``chunk_overlap`` of their size and prefer to end at a sentence or line end.
 
-Chunks and the embedder's window: the default 300 tokens is a little more than MiniLM
-reads (256, title and heading included); the unread end of a chunk is mostly the overlap,
-which the next chunk embeds at its start, and all of it stays in the chunk's text, its
-keyword index and the context. Chunk sizes are capped at 1.25x the embedder's window. A
-last piece shorter than half a chunk is merged into the chunk before it instead of being
-embedded on its own: on SciFact this embeds 1.15x the tokens of whole-abstract
-truncation instead of 1.4x for a strict fit, with the same nDCG (docs/benchmarks.md).
+Chunks and the embedder's window: the default 300 tokens is more than MiniLM reads (its
+window is 256 tokens, title and heading included, and it embeds the first 208 by default);
+the unread end of a chunk is partly the overlap, which the next chunk embeds at its start,
+and all of it stays in the chunk's text, its keyword index and the context. Chunk sizes
+are capped at 1.25x the embedder's window. A last piece shorter than half a chunk is
+merged into the chunk before it instead of being embedded on its own: on SciFact this
+embeds 1.15x the tokens of whole-abstract truncation instead of 1.4x for a strict fit,
+with the same nDCG (docs/benchmarks.md).
+
+All the documents of a call are tokenized at once (``Tokenizer.spans_many``): a fast
+tokenizer spreads that over every core, where one call per document used one.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from promptyard.rag.embedders.base import Tokenizer
@@ -78,36 +83,52 @@ def _window_end(spans: list[tuple[int, int]], text: str, start: int, size: int) 
 
 def chunk_document(doc: Document, tokenizer: Tokenizer, config: ChunkConfig, *, max_tokens: int) -> list[Chunk]:
     """Chunks of ``doc`` with character offsets into ``doc.text`` (``chunk.text == doc.text[start:end]``)."""
+    return chunk_documents([doc], tokenizer, config, max_tokens=max_tokens)[0]
+
+
+def chunk_documents(
+    docs: Sequence[Document], tokenizer: Tokenizer, config: ChunkConfig, *, max_tokens: int
+) -> list[list[Chunk]]:
+    """The chunks of each document; every section of every document is tokenized in one call."""
+    size = max(MIN_TOKENS, min(config.chunk_tokens, int(max_tokens * WINDOW_SLACK)))
+    parts = [
+        (doc, section)
+        for doc in docs
+        for section in (markdown_sections(doc.text) if doc.markdown else [Section("", 0, len(doc.text))])
+    ]
+    spans_of = tokenizer.spans_many([doc.text[s.start : s.end] for doc, s in parts])
+    out: dict[int, list[Chunk]] = {id(doc): [] for doc in docs}
+    for (doc, section), spans in zip(parts, spans_of, strict=True):
+        shifted = [(a + section.start, b + section.start) for a, b in spans]
+        _window(doc, section, shifted, size, config.chunk_overlap, out[id(doc)])
+    return [out[id(doc)] for doc in docs]
+
+
+def _window(
+    doc: Document, section: Section, spans: list[tuple[int, int]], size: int, overlap_share: float, chunks: list[Chunk]
+) -> None:
+    """Append the chunks of one section (``spans``: its tokens, as offsets into ``doc.text``)."""
     text = doc.text
-    sections = markdown_sections(text) if doc.markdown else [Section("", 0, len(text))]
-    chunks: list[Chunk] = []
-    for section in sections:
-        size = max(MIN_TOKENS, min(config.chunk_tokens, int(max_tokens * WINDOW_SLACK)))
-        body = text[section.start : section.end]
-        spans = [(a + section.start, b + section.start) for a, b in tokenizer.spans(body)]
-        if not spans:
-            continue
-        first = 0
-        while first < len(spans):
-            last = _window_end(spans, text, first, size)
-            start, end = spans[first][0], spans[last - 1][1]
-            chunks.append(
-                Chunk(
-                    chunk_id=f"{doc.doc_id}#{len(chunks)}",
-                    doc_id=doc.doc_id,
-                    ordinal=len(chunks),
-                    title=doc.title,
-                    heading=section.heading,
-                    text=text[start:end],
-                    start=start,
-                    end=end,
-                    source=doc.source,
-                    tokens=last - first,
-                    metadata=doc.metadata,
-                )
+    first = 0
+    while first < len(spans):
+        last = _window_end(spans, text, first, size)
+        start, end = spans[first][0], spans[last - 1][1]
+        chunks.append(
+            Chunk(
+                chunk_id=f"{doc.doc_id}#{len(chunks)}",
+                doc_id=doc.doc_id,
+                ordinal=len(chunks),
+                title=doc.title,
+                heading=section.heading,
+                text=text[start:end],
+                start=start,
+                end=end,
+                source=doc.source,
+                tokens=last - first,
+                metadata=doc.metadata,
             )
-            if last >= len(spans):
-                break
-            overlap = int((last - first) * config.chunk_overlap)
-            first = max(first + 1, last - overlap)
-    return chunks
+        )
+        if last >= len(spans):
+            break
+        overlap = int((last - first) * overlap_share)
+        first = max(first + 1, last - overlap)

@@ -23,11 +23,14 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from promptyard.errors import ConfigError
-from promptyard.rag.chunking import chunk_document
+from promptyard.rag.chunking import chunk_documents
 from promptyard.rag.embedders.base import Embedder
 from promptyard.rag.loaders import LoadError, display_path, expand, load_file
 from promptyard.rag.models import Chunk, ChunkConfig, CorpusInfo, Document, DocumentUpdate
 from promptyard.rag.stores.base import VectorStore, check_corpus_name
+
+CHUNK_SLICE = 256
+"""Documents chunked per tokenizer call (the progress bar moves once per slice)."""
 
 
 class IngestProgress(Protocol):
@@ -158,9 +161,11 @@ def ingest_documents(
 
     progress.stage("chunking", len(changed))
     chunked: list[tuple[Document, str, list[Chunk]]] = []
-    for doc, digest in changed:
-        chunked.append((doc, digest, chunk_document(doc, embedder.tokenizer, chunking, max_tokens=embedder.max_tokens)))
-        progress.advance()
+    for at in range(0, len(changed), CHUNK_SLICE):
+        part = changed[at : at + CHUNK_SLICE]
+        pieces = chunk_documents([d for d, _ in part], embedder.tokenizer, chunking, max_tokens=embedder.max_tokens)
+        chunked.extend((doc, digest, chunks) for (doc, digest), chunks in zip(part, pieces, strict=True))
+        progress.advance(len(part))
     all_chunks = [c for _, _, chunks in chunked for c in chunks]
     vectors = embed_chunks(embedder, all_chunks, progress) if all_chunks else {}
     report.chunks_embedded = len(all_chunks)
