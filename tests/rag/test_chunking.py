@@ -83,3 +83,5 @@ def test_chunking_many_documents_at_once_matches_one_by_one() -> None:
     assert [len(c) for c in together][1] == 0
     assert {c.doc_id for c in together[0]} == {"a"}
     assert together[2][0].chunk_id == "c#0"
+    twice = chunk_documents([docs[2], docs[2]], TOK, config, max_tokens=512)  # the same object twice
+    assert twice[0] == twice[1] == together[2]

@@ -92,16 +92,16 @@ def chunk_documents(
     """The chunks of each document; every section of every document is tokenized in one call."""
     size = max(MIN_TOKENS, min(config.chunk_tokens, int(max_tokens * WINDOW_SLACK)))
     parts = [
-        (doc, section)
-        for doc in docs
+        (n, section)
+        for n, doc in enumerate(docs)
         for section in (markdown_sections(doc.text) if doc.markdown else [Section("", 0, len(doc.text))])
     ]
-    spans_of = tokenizer.spans_many([doc.text[s.start : s.end] for doc, s in parts])
-    out: dict[int, list[Chunk]] = {id(doc): [] for doc in docs}
-    for (doc, section), spans in zip(parts, spans_of, strict=True):
+    spans_of = tokenizer.spans_many([docs[n].text[s.start : s.end] for n, s in parts])
+    out: list[list[Chunk]] = [[] for _ in docs]
+    for (n, section), spans in zip(parts, spans_of, strict=True):
         shifted = [(a + section.start, b + section.start) for a, b in spans]
-        _window(doc, section, shifted, size, config.chunk_overlap, out[id(doc)])
-    return [out[id(doc)] for doc in docs]
+        _window(docs[n], section, shifted, size, config.chunk_overlap, out[n])
+    return out
 
 
 def _window(
