@@ -8,8 +8,10 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
-# llama.cpp builds from source once per machine; pip caches the wheel afterwards.
+# llama.cpp builds from source once per machine, for x86-64-v3, never -march=native:
+# tools/llama-wheel.sh says why and keys its wheel cache on the build flags.
 export CMAKE_BUILD_PARALLEL_LEVEL := 2
+LLAMA_VERSION := $(shell sed -n 's/^llama_cpp_python==//p' constraints.txt)
 
 .PHONY: install run test lint typecheck unit services browser bench clean help
 
@@ -17,11 +19,12 @@ help:
 	@echo "make run   - install (once), sync example prompts, ingest the demo corpus, start the server"
 	@echo "make test  - install (once), start Postgres/Redis if down, run ruff, mypy --strict and pytest"
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt tools/llama-wheel.sh
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade "pip>=24" wheel
 	# torch exactly 2.13.0: pip finds the CPU build on this machine; anything else pulls CUDA.
 	$(PY) -m pip install -q torch==2.13.0
+	bash tools/llama-wheel.sh $(PY) $(LLAMA_VERSION)
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
@@ -52,6 +55,7 @@ test: install services browser
 	$(BIN)/pytest
 
 run: install
+	$(BIN)/promptyard doctor
 	$(BIN)/promptyard demo
 
 clean:

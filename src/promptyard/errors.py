@@ -23,6 +23,7 @@ library errors are translated once, at the adapter boundary, with
     ├── ProviderError
     │   ├── RateLimited(retry_after)
     │   ├── ProviderUnavailable
+    │   │   └── LocalRuntimeBroken   (llama.cpp crashed, hung or failed in the start-up probe)
     │   ├── ProviderTimeout
     │   ├── BadRequest
     │   └── UnknownModel
@@ -184,6 +185,17 @@ class ProviderUnavailable(ProviderError):
 
     code = "provider_unavailable"
     retryable = True
+
+
+class LocalRuntimeBroken(ProviderUnavailable):
+    """The local model runtime failed its start-up probe (crash, hang, unloadable model). Not retried:
+    the same build fails the same way; the hint says how to fix it."""
+
+    code = "local_runtime_broken"
+    retryable = False
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, provider="local", hint=hint)
 
 
 class ProviderTimeout(ProviderError):

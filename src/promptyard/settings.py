@@ -141,6 +141,12 @@ class Settings(BaseSettings):
     local_threads: int | None = None
     """CPU threads for llama.cpp (unset: llama.cpp's default)."""
 
+    local_runtime_check: Literal["cached", "always", "off"] = "cached"
+    """Before the local model first loads in a process, one short generation runs in a child process, so a
+    llama.cpp build that crashes on this CPU (or an unloadable GGUF) gives a clear error instead of killing the
+    process. ``cached``: a pass is remembered per build, model file and CPU in ``~/.cache/promptyard``;
+    ``always``: probe in every process; ``off``: never (not recommended)."""
+
     openai_base_url: str = "https://api.openai.com/v1"
     """Base URL of the OpenAI-compatible provider."""
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from promptyard.cli.common import cli_errors, console, runtime
+from promptyard.cli.common import cli_errors, console, handled, runtime
 
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys (stored hashed; shown once).", no_args_is_help=True)
@@ -64,9 +64,13 @@ def serve(
     """Start the HTTP server (API, OpenAI-compatible /v1, dashboards)."""
     import uvicorn
 
+    from promptyard.providers.local import preflight
     from promptyard.settings import get_settings
 
-    settings = get_settings()
+    with handled():
+        settings = get_settings()
+        with console.status("checking the local model runtime ..."):
+            preflight(settings)
     uvicorn.run(
         "promptyard.server.asgi:app",
         host=host or settings.host,

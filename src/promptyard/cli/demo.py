@@ -142,6 +142,11 @@ def demo(
     """Set up the local demo (database, prompts, labels, admin key), print the URLs and a curl, and serve."""
     rt = Runtime()
     settings = rt.settings
+    if serve:
+        from promptyard.providers.local import preflight
+
+        with console.status("checking the local model runtime ..."):
+            preflight(settings)
     key = setup(rt, prompts_dir or settings.prompts_dir)
     bind_host, bind_port = host or settings.host, port or settings.port
     print_banner(key, bind_host, bind_port)

@@ -6,6 +6,7 @@ import typer
 
 from promptyard.cli import admin, datasets, evals, rag, traces
 from promptyard.cli.demo import demo
+from promptyard.cli.doctor import doctor
 from promptyard.cli.prompts import prompts_app
 from promptyard.cli.run import run_command
 
@@ -18,6 +19,7 @@ app = typer.Typer(
 app.add_typer(admin.db_app, name="db")
 app.add_typer(admin.keys_app, name="keys")
 app.command("serve")(admin.serve)
+app.command("doctor")(doctor)
 # Domain command groups: one line each.
 app.add_typer(prompts_app, name="prompts")
 app.command("demo")(demo)

@@ -95,6 +95,10 @@ def run_command(
         rt = runtime()
         spec = rt.registry.resolve(name, version=version, label=label)
         variables = parse_vars(spec, var or [], vars_file)  # the same parsing as 'promptyard prompts render'
+        if spec.model.provider == "local":
+            from promptyard.providers.local import preflight
+
+            preflight(rt.settings)  # a broken llama.cpp build: a clear error now, not a crash or a timeout
         call = PromptCall(
             name=name,
             version=version,

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from promptyard.errors import BadRequest, ConfigError
+from promptyard.providers.llama_probe import CheckMode, ensure_local_runtime
 
 log = logging.getLogger(__name__)
 
@@ -204,11 +205,13 @@ class _StopMatcher:
 class ModelPool:
     """Up to ``size`` contexts of one GGUF, each used by one worker thread at a time."""
 
-    def __init__(self, path: Path, *, n_ctx: int, threads: int, size: int) -> None:
+    def __init__(self, path: Path, *, n_ctx: int, threads: int, size: int, check: CheckMode = "cached") -> None:
         self.path = path
         self.n_ctx = n_ctx
         self.threads = threads
         self.size = max(size, 1)
+        self.check: CheckMode = check
+        """How the llama.cpp runtime is proven before the first load (see :mod:`.llama_probe`)."""
         self.executor = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="promptyard-local")
         self._idle: queue.SimpleQueue[LoadedModel] = queue.SimpleQueue()
         self._created = 0
@@ -227,6 +230,9 @@ class ModelPool:
             pass
         with self._lock:
             if self._created < self.size:
+                if self._created == 0:
+                    # A crash in native code would kill the process: prove the build in a child first.
+                    ensure_local_runtime(self.path, self.check)
                 self._created += 1
                 try:
                     model = LoadedModel(self.path, n_ctx=self.n_ctx, threads=self.threads)
@@ -289,11 +295,11 @@ def _close_pools() -> None:
         _pools.clear()
 
 
-def model_pool(path: Path, *, n_ctx: int, threads: int, size: int) -> ModelPool:
+def model_pool(path: Path, *, n_ctx: int, threads: int, size: int, check: CheckMode = "cached") -> ModelPool:
     """The process-wide pool for this configuration (created once, model loaded lazily)."""
     key = (path.resolve(), n_ctx, threads, size)
     with _pools_lock:
         pool = _pools.get(key)
         if pool is None:
-            pool = _pools[key] = ModelPool(key[0], n_ctx=n_ctx, threads=threads, size=size)
+            pool = _pools[key] = ModelPool(key[0], n_ctx=n_ctx, threads=threads, size=size, check=check)
         return pool

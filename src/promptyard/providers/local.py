@@ -220,8 +220,17 @@ def create(settings: Settings) -> LocalProvider:
         n_ctx=settings.local_n_ctx,
         threads=default_threads(settings.local_threads),
         size=settings.local_concurrency,
+        check=settings.local_runtime_check,
     )
     return LocalProvider(pool)
+
+
+def preflight(settings: Settings) -> None:
+    """Prove the llama.cpp runtime and model file work here, before serving (once per build, see
+    :mod:`.llama_probe`). Raises :class:`~promptyard.errors.LocalRuntimeBroken` with the fix."""
+    from promptyard.providers.llama_probe import ensure_local_runtime
+
+    ensure_local_runtime(find_gguf(settings.local_model_path), settings.local_runtime_check)
 
 
 def configured(settings: Settings) -> bool:
