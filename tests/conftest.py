@@ -77,6 +77,9 @@ def local_provider() -> LocalProvider:
 
     The loaded model is shared by the process: any ``local`` provider created with the
     default ``PROMPTYARD_LOCAL_*`` settings (e.g. by a Runtime in gateway tests) reuses it.
+    Loading runs the runtime probe first (a smoke generation in a child process), so a native
+    crash of llama.cpp fails the tests that need the model with ``LocalRuntimeBroken`` naming
+    the signal, the stage and the fix, instead of killing the pytest process.
     """
     from promptyard.providers.local import create
     from promptyard.settings import load_settings

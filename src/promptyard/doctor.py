@@ -44,7 +44,7 @@ def check_cpu(settings: Settings) -> CheckResult:
         return CheckResult(name="cpu", status="ok", detail=f"{machine} (generic, non-native llama.cpp build)")
     need = {"AVX2": "avx2", "FMA": "fma", "F16C": "f16c"}
     missing = [name for name, flag in need.items() if flag not in flags]
-    extra = "AVX-512" if "avx512f" in flags else "no AVX-512"
+    extra = "also AVX-512, unused by the portable build" if "avx512f" in flags else "no AVX-512"
     if missing:
         return CheckResult(
             name="cpu",
