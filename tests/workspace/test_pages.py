@@ -298,3 +298,16 @@ def test_trace_page_escapes_user_text_and_shows_rendered_messages(ws: Workspace)
     assert 'id="rendered-messages"' in page
     assert "Say hello to &lt;script&gt;" in page
     assert 'id="pipeline"' in page
+
+
+def test_unknown_prompts_and_versions_answer_404_naming_what_exists(ws: Workspace) -> None:
+    with ws.client() as c:
+        missing = c.get("/admin/prompts/nope", headers=ws.auth("vera"))
+        assert missing.status_code == 404
+        assert "greet" in missing.text
+        version = c.get("/admin/prompts/greet?v=9.9.9", headers=ws.auth("vera"))
+        assert version.status_code == 404
+        assert "1.1.0" in version.text
+        playground = c.get("/admin/prompts/greet/playground", headers=ws.auth("vera")).text
+        assert 'id="run"' not in playground
+        assert "Running needs an app or admin key" in playground
