@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
+from promptyard.rag.models import Hit
 from promptyard.testing import FakeProvider, reply
 from promptyard.tracing.files import trace_dir
-from promptyard.tracing.model import StageLatencies, Trace
+from promptyard.tracing.model import Candidate, StageLatencies, Trace
 from promptyard.tracing.sinks.jsonl import JsonlSink
 from promptyard.tracing.sinks.sql import SqlSink
 
@@ -311,3 +313,25 @@ def test_unknown_prompts_and_versions_answer_404_naming_what_exists(ws: Workspac
         playground = c.get("/admin/prompts/greet/playground", headers=ws.auth("vera")).text
         assert 'id="run"' not in playground
         assert "Running needs an app or admin key" in playground
+
+
+class _Store:
+    def fetch(self, corpus: str, chunk_ids: list[str]) -> dict[str, Hit]:
+        assert corpus == "docs"
+        return {"c1": Hit(chunk_id="c1", doc_id="d1", score=0.9, title="Refunds", text=f"Refunds take 5 days {XSS}")}
+
+
+def test_trace_page_shows_the_retrieved_documents_of_a_rag_trace(ws: Workspace) -> None:
+    cands = [Candidate(chunk_id=f"c{i}", doc_id=f"d{i}", score=1.0 / (i + 1)) for i in range(3)]
+    t = _trace(kind="rag", corpus="docs", reranked=cands, context_chunk_ids=["c1", "c2"], query="refund?")
+    seed_traces(ws, [t])
+    with ws.client() as c:
+        without = c.get(f"/admin/traces/{t.trace_id}", headers=ws.auth("vera")).text
+        assert "cannot read corpus &#39;docs&#39;" in without  # no such corpus here: ids only, and why
+        assert "<code>d2</code> · chunk <code>c2</code>" in without
+        ws.rt.__dict__["rag"] = SimpleNamespace(store=_Store(), close=lambda: None)
+        page = c.get(f"/admin/traces/{t.trace_id}", headers=ws.auth("vera")).text
+    docs = page[page.index('id="retrieved-docs"') :]
+    assert "Refunds take 5 days &lt;script&gt;" in docs
+    assert "1 chunk(s) are no longer in corpus &#39;docs&#39;" in docs
+    assert "Retrieval · corpus docs" in page

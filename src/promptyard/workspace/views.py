@@ -18,10 +18,11 @@ from promptyard.workspace.sidebyside import side_by_side
 from promptyard.workspace.stats import eval_scores, traffic
 
 if TYPE_CHECKING:
+    from promptyard.rag.models import Hit
     from promptyard.runtime import Runtime
     from promptyard.tracing.model import Trace
 
-__all__ = ["diff_view", "list_view", "prompt_view", "rendered_messages"]
+__all__ = ["diff_view", "list_view", "prompt_view", "rendered_messages", "retrieved_documents"]
 
 
 def list_view(rt: Runtime, *, days: int = 7) -> dict[str, Any]:
@@ -107,3 +108,29 @@ def rendered_messages(rt: Runtime, trace: Trace) -> tuple[list[Any], str | None]
         return list(render_prompt(spec, trace.inputs).messages), None
     except PromptyardError as exc:
         return [], f"cannot re-render {trace.prompt_name}@{trace.prompt_version}: {exc}"
+
+
+def retrieved_documents(rt: Runtime, trace: Trace) -> tuple[list[Hit], str | None]:
+    """The chunks a RAG trace put in the context, read back from its corpus (in context order), or why not.
+
+    Uses the running RAG service's store when there is one, else opens the configured store
+    for this read only (no embedder or reranker is loaded).
+    """
+    if not trace.corpus or not trace.context_chunk_ids:
+        return [], None
+    try:
+        if "rag" in rt.__dict__:
+            found = rt.rag.store.fetch(trace.corpus, trace.context_chunk_ids)
+        else:
+            from promptyard.rag.stores.base import create_store
+
+            store = create_store(rt.settings.vector_store, rt.settings)
+            try:
+                found = store.fetch(trace.corpus, trace.context_chunk_ids)
+            finally:
+                store.close()
+    except PromptyardError as exc:
+        return [], f"cannot read corpus {trace.corpus!r}: {exc}"
+    missing = [c for c in trace.context_chunk_ids if c not in found]
+    note = f"{len(missing)} chunk(s) are no longer in corpus {trace.corpus!r}" if missing else None
+    return [found[c] for c in trace.context_chunk_ids if c in found], note

@@ -29,7 +29,7 @@ from promptyard.tracing.model import Trace
 from promptyard.tracing.queries import TraceFilter, TraceSummary, children, get_summary, list_traces
 from promptyard.tracing.reader import TraceReader
 from promptyard.web.render import CSP, render, static_file
-from promptyard.workspace.views import rendered_messages
+from promptyard.workspace.views import rendered_messages, retrieved_documents
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -229,6 +229,7 @@ def trace_page(request: Request, trace_id: TraceId) -> Response:
     subs = children(rt.db, trace_id)
     raw = trace.model_dump_json(indent=2) if trace is not None else summary.model_dump_json(indent=2)  # type: ignore[union-attr]
     messages, render_note = rendered_messages(rt, trace) if trace is not None else ([], None)
+    documents, documents_note = retrieved_documents(rt, trace) if trace is not None else ([], None)
     return _html(
         render(
             "trace.html",
@@ -239,6 +240,8 @@ def trace_page(request: Request, trace_id: TraceId) -> Response:
             skipped=len(reader.skipped),
             messages=messages,
             render_note=render_note,
+            documents=documents,
+            documents_note=documents_note,
             key=auth,
             active="traces",
         )
