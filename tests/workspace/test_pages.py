@@ -6,6 +6,8 @@ import re
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
+from promptyard.evals.model import RunConfig
+from promptyard.evals.runs import RunStore
 from promptyard.rag.models import Hit
 from promptyard.testing import FakeProvider, reply
 from promptyard.tracing.files import trace_dir
@@ -335,3 +337,20 @@ def test_trace_page_shows_the_retrieved_documents_of_a_rag_trace(ws: Workspace) 
     assert "Refunds take 5 days &lt;script&gt;" in docs
     assert "1 chunk(s) are no longer in corpus &#39;docs&#39;" in docs
     assert "Retrieval · corpus docs" in page
+
+
+def test_prompt_and_diff_pages_show_each_versions_latest_eval_scores(ws: Workspace) -> None:
+    store = RunStore(ws.rt.db)
+    for version, f1 in (("1.0.0", 0.5), ("1.0.0", 0.625), ("1.1.0", 0.75)):
+        run = store.create(RunConfig(prompt_name="greet", prompt_version=version), total=4, actor="ci")
+        metrics = {"f1": {"mean": f1}, "exact_match": {"mean": 0.25}}
+        store.finish(run.run_id, aggregates={"metrics": metrics}, report_path=None)
+    with ws.client() as c:
+        page = c.get("/admin/prompts/greet", headers=ws.auth("vera")).text
+        diff = c.get("/admin/prompts/greet/diff?a=1.0.0&b=1.1.0", headers=ws.auth("vera")).text
+    versions = page[page.index('id="versions"') :]
+    assert '<span class="score">f1 0.625</span>' in versions  # the latest run of 1.0.0, not the first
+    assert '<span class="score">f1 0.750</span>' in versions
+    assert "f1 0.500" not in versions
+    assert "f1 <b>0.625</b>" in diff
+    assert "f1 <b>0.750</b>" in diff
