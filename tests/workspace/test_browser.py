@@ -1,8 +1,9 @@
 """The workspace in a real headless Chromium (Debian's, driven by Playwright for Python).
 
-One walk-through: view a prompt, propose a change (keyboard only), see lint, submit, fail to
-approve it as its author, approve it as a second admin, release it, roll back; then a trace
-whose variable is ``<script>alert(1)</script>`` shows as text and fires no dialog.
+One walk-through: view a prompt, compare two versions in the playground, propose a change
+(keyboard only), see lint, submit, fail to approve it as its author, approve it as a second
+admin, release it, roll back, see it read-only as a viewer; then a trace whose variable is
+``<script>alert(1)</script>`` shows as text and fires no dialog.
 Screenshots of every step land in ``.artifacts/workspace-browser/`` (gitignored).
 """
 
@@ -99,6 +100,17 @@ def test_view_edit_review_release_and_roll_back_in_a_browser(ws: Workspace, serv
             expect(alice.locator("#template mark.var").first).to_have_text("{{ who }}")
             shot(alice, "prompt")
 
+            alice.get_by_role("link", name="Playground").click()
+            alice.get_by_label("Compare with (same inputs)").select_option("1.1.0")
+            alice.get_by_label("who", exact=False).first.fill("Ada")
+            alice.locator("#run").click()
+            expect(alice.locator(".outcome")).to_have_count(2)
+            answer = ".outcome[data-version='{}'] .answer"
+            expect(alice.locator(answer.format("1.1.0"))).to_have_text("echo: Warmly greet Ada, 1 time(s).")
+            expect(alice.locator(answer.format("1.0.0"))).to_have_text("echo: Say hello to Ada, 1 time(s).")
+            shot(alice, "playground-compare")
+            alice.get_by_role("link", name="greet", exact=True).click()
+
             # Keyboard only: focus the link, press Enter.
             alice.locator("#edit-link").focus()
             alice.keyboard.press("Enter")
@@ -146,6 +158,14 @@ def test_view_edit_review_release_and_roll_back_in_a_browser(ws: Workspace, serv
             expect(bob.locator("#history")).to_contain_text("tone regressed")
             shot(bob, "rolled-back")
 
+            vera = browser.new_context(viewport={"width": 1300, "height": 900}).new_page()
+            watch(vera)
+            vera.goto(f"{base}/admin/prompts/greet?key={ws.keys['vera']}")
+            expect(vera.locator("#versions")).to_contain_text("1.1.1")
+            expect(vera.locator("#edit-link")).to_have_count(0)
+            expect(vera.locator("#rollback-production")).to_have_count(0)
+            shot(vera, "viewer-read-only")
+
             bob.goto(f"{base}/admin/traces?q=script")
             bob.locator(f"a[href='/admin/traces/{xss.trace_id}']").click()
             expect(bob.locator("#rendered-messages")).to_contain_text(f"Say hello to {XSS}")
@@ -164,13 +184,15 @@ def test_view_edit_review_release_and_roll_back_in_a_browser(ws: Workspace, serv
     assert [s.name for s in shots] == [
         "01-prompts.png",
         "02-prompt.png",
-        "03-edit-with-lint.png",
-        "04-submitted.png",
-        "05-self-approval-refused.png",
-        "06-approved-by-second-admin.png",
-        "07-released.png",
-        "08-rolled-back.png",
-        "09-trace-escaped.png",
+        "03-playground-compare.png",
+        "04-edit-with-lint.png",
+        "05-submitted.png",
+        "06-self-approval-refused.png",
+        "07-approved-by-second-admin.png",
+        "08-released.png",
+        "09-rolled-back.png",
+        "10-viewer-read-only.png",
+        "11-trace-escaped.png",
     ]
     assert all(s.stat().st_size > 10_000 for s in shots)
     print(f"walk-through: {elapsed:.1f} s, {len(shots)} screenshots in {ARTIFACTS}")
