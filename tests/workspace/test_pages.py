@@ -193,6 +193,8 @@ def test_editor_suggests_the_next_version_and_lint_endpoint_reports(ws: Workspac
         assert {"missing-cache-breakpoint", "unused-variable"} <= codes
         unparsable = c.post("/admin/prompts/lint", json={"text": "no front matter"}, headers=ws.auth("vera"))
         assert unparsable.json()["issues"][0]["code"] == "parse"
+        junk = c.post("/admin/prompts/lint", content=b"{not json", headers=ws.auth("vera"))
+        assert junk.status_code == 422
         anonymous = c.post("/admin/prompts/lint", json={"text": bad})
         assert anonymous.status_code == 401
 

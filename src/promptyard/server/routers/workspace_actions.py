@@ -59,8 +59,11 @@ async def lint_text(request: Request) -> Response:
     auth = _auth(request, "viewer")
     if isinstance(auth, Response):
         return JSONResponse({"error": "unauthorized"}, status_code=auth.status_code)
-    payload: Any = await request.json()
-    text = payload.get("text", "") if isinstance(payload, dict) else ""
+    try:
+        payload: Any = await request.json()
+    except ValueError:
+        payload = None
+    text = payload.get("text") if isinstance(payload, dict) else None
     if not isinstance(text, str) or len(text) > MAX_FORM_BYTES:
         return JSONResponse({"error": "text must be a string under 512 KiB"}, status_code=422)
     spec, issues = check_text(text)
