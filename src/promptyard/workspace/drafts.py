@@ -28,7 +28,7 @@ from promptyard.store.base import utcnow
 from promptyard.store.db import Database
 from promptyard.store.tables.registry import PromptVersionRow
 
-__all__ = ["check_text", "export_path", "propose_draft", "suggest_version", "with_version"]
+__all__ = ["check_text", "export_path", "propose_draft", "suggest_version", "with_version", "write_export"]
 
 
 def suggest_version(versions: list[str]) -> str:
@@ -63,6 +63,24 @@ def check_text(text: str) -> tuple[PromptSpec | None, list[LintIssue]]:
 def export_path(name: str, version: str) -> str:
     """Where the file goes in a pull request."""
     return f"prompts/{name}/{version}.prompt"
+
+
+def write_export(prompts_dir: Path, name: str, version: str, text: str) -> tuple[Path, bool]:
+    """Write ``text`` to ``<prompts_dir>/<name>/<version>.prompt``; ``(path, written)``.
+
+    Identical content already there is a no-op; other content is refused (VersionConflict).
+    """
+    path = prompts_dir / name / f"{version}.prompt"
+    if path.exists():
+        if path.read_bytes() == text.encode("utf-8"):
+            return path, False
+        raise VersionConflict(
+            f"export refused: {path.as_posix()} exists with other content",
+            hint="files are the source of truth: bump the version of your draft instead",
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode("utf-8"))
+    return path, True
 
 
 def _refuse_newer_files(prompts_dir: Path, name: str, version: str, text: str) -> None:
