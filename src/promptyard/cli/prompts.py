@@ -237,7 +237,8 @@ def export(
     rt = runtime()
     pv = _version_of(name, ref)
     path, written = write_export(directory or rt.settings.prompts_dir, pv.name, pv.version, pv.source)
-    console.print(f"{'wrote' if written else 'already there:'} {path.as_posix()} ({pv.ref}, {pv.status})", highlight=False)
+    verb = "wrote" if written else "already there:"
+    console.print(f"{verb} {path.as_posix()} ({pv.ref}, {pv.status})", highlight=False)
 
 
 @prompts_app.command("sync")
