@@ -1,4 +1,4 @@
-"""``promptyard prompts``: sync files, release with labels, roll back, render, diff, lint, review.
+"""``promptyard prompts``: sync and export files, release with labels, roll back, render, diff, lint, review.
 
 Thin: every command calls :class:`~promptyard.prompts.registry.PromptRegistry`, the same
 object the HTTP API uses. The actor recorded for changes is ``PROMPTYARD_ACTOR`` (default:
@@ -219,6 +219,26 @@ def diff(
 def _version_of(name: str, ref: str) -> PromptVersion:
     _, version, label = split_ref(f"{name}@{ref}")
     return runtime().registry.lookup(name, version=version, label=label)
+
+
+@prompts_app.command("export")
+@cli_errors
+def export(
+    name: Annotated[str, typer.Argument(help="Prompt name.")],
+    ref: Annotated[str, typer.Argument(help="A version (1.1.1) or a label.")],
+    directory: DirArg = None,
+) -> None:
+    """Write a stored version (e.g. a draft proposed in the browser) as a prompt file for a pull request.
+
+    The file is the stored text byte for byte, so a later sync sees it as unchanged.
+    """
+    from promptyard.workspace.drafts import write_export
+
+    rt = runtime()
+    pv = _version_of(name, ref)
+    path, written = write_export(directory or rt.settings.prompts_dir, pv.name, pv.version, pv.source)
+    verb = "wrote" if written else "already there:"
+    console.print(f"{verb} {path.as_posix()} ({pv.ref}, {pv.status})", highlight=False)
 
 
 @prompts_app.command("sync")

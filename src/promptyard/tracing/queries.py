@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from promptyard.store.db import Database
 from promptyard.store.tables.tracing import TraceRow
@@ -22,6 +22,12 @@ class TraceFilter(BaseModel):
     project: str | None = None
     end_user: str | None = None
     error_type: str | None = None
+    version: str | None = None
+    """Only this prompt version."""
+    text: str | None = None
+    """Free text: matches the trace id, error message or end user, or any of ``text_ids``."""
+    text_ids: list[str] = []
+    """Traces whose full record contains ``text`` (found in the JSONL files by the caller)."""
     limit: int = 50
     offset: int = 0
 
@@ -78,9 +84,20 @@ def list_traces(db: Database, f: TraceFilter) -> list[TraceSummary]:
         (TraceRow.project, f.project),
         (TraceRow.end_user, f.end_user),
         (TraceRow.error_type, f.error_type),
+        (TraceRow.prompt_version, f.version),
     ):
         if value:
             q = q.where(column == value)
+    if f.text:
+        like = "%" + f.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        q = q.where(
+            or_(
+                TraceRow.trace_id == f.text,
+                TraceRow.error_message.ilike(like, escape="\\"),
+                TraceRow.end_user.ilike(like, escape="\\"),
+                TraceRow.trace_id.in_(f.text_ids),
+            )
+        )
     q = q.order_by(TraceRow.ts.desc(), TraceRow.trace_id.desc()).limit(f.limit).offset(f.offset)
     with db.session() as s:
         out = [TraceSummary.model_validate(r) for r in s.scalars(q)]

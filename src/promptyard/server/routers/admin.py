@@ -29,6 +29,7 @@ from promptyard.tracing.model import Trace
 from promptyard.tracing.queries import TraceFilter, TraceSummary, children, get_summary, list_traces
 from promptyard.tracing.reader import TraceReader
 from promptyard.web.render import CSP, render, static_file
+from promptyard.workspace.views import rendered_messages, retrieved_documents
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -66,6 +67,10 @@ class _Filters:
         project: Project = None,
         end_user: Annotated[str | None, Query(max_length=200)] = None,
         error_type: Annotated[str | None, Query(max_length=100)] = None,
+        version: Annotated[str | None, Query(max_length=64)] = None,
+        q: Annotated[
+            str | None, Query(max_length=200, description="Free text: id, error, user, inputs, answer.")
+        ] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
     ) -> None:
@@ -79,6 +84,8 @@ class _Filters:
             project=project or None,
             end_user=end_user or None,
             error_type=error_type or None,
+            version=version or None,
+            text=q or None,
             limit=limit,
             offset=offset,
         )
@@ -124,6 +131,14 @@ def _html(body: str, status: int = 200) -> HTMLResponse:
         status_code=status,
         headers={"Content-Security-Policy": CSP, "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
     )
+
+
+def _search(rt: Runtime, f: TraceFilter) -> list[TraceSummary]:
+    """Trace summaries for ``f``; free text also matches inside the full records (JSONL files)."""
+    if f.text:
+        found = TraceReader(trace_dir(rt.settings.home)).grep(f.text, since=f.since, until=f.until, limit=1000)
+        f = f.model_copy(update={"text_ids": [t.trace_id for t in found]})
+    return list_traces(rt.db, f)
 
 
 def _dashboard(rt: Runtime, days: int, project: str | None) -> CostDashboard:
@@ -175,7 +190,7 @@ def traces_json(
 ) -> dict[str, Any]:
     """Trace summaries, newest first."""
     f = filters.value
-    rows = list_traces(runtime_of(request).db, f)
+    rows = _search(runtime_of(request), f)
     return {"traces": [r.model_dump(mode="json") for r in rows], "limit": f.limit, "offset": f.offset}
 
 
@@ -186,7 +201,7 @@ def traces_page(request: Request, filters: _Filters = Depends()) -> Response:
     if isinstance(auth, Response):
         return auth
     f = filters.value
-    rows = list_traces(runtime_of(request).db, f)
+    rows = _search(runtime_of(request), f)
     return _html(render("traces.html", rows=rows, f=f, key=auth, active="traces"))
 
 
@@ -213,9 +228,22 @@ def trace_page(request: Request, trace_id: TraceId) -> Response:
         return _html(render("not_found.html", message=str(exc), key=auth, active="traces"), 404)
     subs = children(rt.db, trace_id)
     raw = trace.model_dump_json(indent=2) if trace is not None else summary.model_dump_json(indent=2)  # type: ignore[union-attr]
+    messages, render_note = rendered_messages(rt, trace) if trace is not None else ([], None)
+    documents, documents_note = retrieved_documents(rt, trace) if trace is not None else ([], None)
     return _html(
         render(
-            "trace.html", t=trace, s=summary, subs=subs, raw=raw, skipped=len(reader.skipped), key=auth, active="traces"
+            "trace.html",
+            t=trace,
+            s=summary,
+            subs=subs,
+            raw=raw,
+            skipped=len(reader.skipped),
+            messages=messages,
+            render_note=render_note,
+            documents=documents,
+            documents_note=documents_note,
+            key=auth,
+            active="traces",
         )
     )
 
