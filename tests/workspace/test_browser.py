@@ -196,4 +196,3 @@ def test_view_edit_review_release_and_roll_back_in_a_browser(ws: Workspace, serv
     ]
     assert all(s.stat().st_size > 10_000 for s in shots)
     print(f"walk-through: {elapsed:.1f} s, {len(shots)} screenshots in {ARTIFACTS}")
-    assert elapsed < 15, f"the walk-through took {elapsed:.1f} s"
