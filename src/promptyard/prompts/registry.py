@@ -25,6 +25,7 @@ from promptyard.errors import InvalidInput
 from promptyard.prompts.labels import LabelMove, move_label, previous, to
 from promptyard.prompts.model import PromptSpec
 from promptyard.prompts.records import (
+    LabelAction,
     LabelEvent,
     LabelInfo,
     PromptSummary,
@@ -180,7 +181,16 @@ class PromptRegistry:
         return self.get(name, version).spec
 
     # ---- label moves ------------------------------------------------------------
-    def set_label(self, name: str, label: str, version: str, *, actor: str, reason: str | None = None) -> LabelMove:
+    def set_label(
+        self,
+        name: str,
+        label: str,
+        version: str,
+        *,
+        actor: str,
+        reason: str | None = None,
+        action: LabelAction = "set",
+    ) -> LabelMove:
         """Point ``label`` at ``version`` (the release). Records who, when, from, to and why."""
         check_label_name(label)
         move = move_label(
@@ -189,7 +199,7 @@ class PromptRegistry:
             name=name,
             label=label,
             target=to(version),
-            action="set",
+            action=action,
             actor=actor,
             reason=reason,
         )

@@ -11,6 +11,8 @@ from promptyard import __version__
 from promptyard.runtime import Runtime
 from promptyard.server import errors
 from promptyard.server.routers import admin as admin_router
+from promptyard.server.routers import experiments as experiments_router
+from promptyard.server.routers import feedback as feedback_router
 from promptyard.server.routers import health, openai_compat, run
 from promptyard.server.routers import keys as keys_router
 from promptyard.server.routers import metrics as metrics_router
@@ -39,4 +41,6 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(admin_router.router)
     app.include_router(metrics_router.router)
     app.include_router(rag_router.router)
+    app.include_router(feedback_router.router)
+    app.include_router(experiments_router.router)
     return app

@@ -46,6 +46,8 @@ class RunRequest(BaseModel):
     variables: dict[str, Any] = Field(default_factory=dict)
     stream: bool = False
     end_user: str | None = None
+    session: str | None = None
+    """The end user's session id (splits with ``--unit session`` assign by it)."""
     bypass_cache: bool = False
     tenant: str | None = None
     corpus_version: int | None = None
@@ -70,6 +72,7 @@ class RunRequest(BaseModel):
             context=CallContext(
                 api_key_id=api_key_id,
                 end_user=self.end_user,
+                session=self.session,
                 tenant=self.tenant,
                 bypass_cache=self.bypass_cache,
             ),
