@@ -13,6 +13,8 @@
                 print(delta, end="")
         print(stream.result)
 
+        py.feedback(result.trace_id, thumbs="up", signals=["copied"])
+
 Errors come back as the same :mod:`promptyard.errors` classes the server raised, chosen
 by the error body's ``type`` (``prompt_not_found`` -> PromptNotFound, ``rate_limited`` ->
 RateLimitExceeded with ``retry_after``, ...).
@@ -21,7 +23,7 @@ RateLimitExceeded with ``retry_after``, ...).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import orjson
@@ -29,6 +31,7 @@ from pydantic import BaseModel, Field
 
 from promptyard import errors as e
 from promptyard.chat import CacheMark, ChatMessage
+from promptyard.experiments.feedback import Feedback
 from promptyard.gateway.base import GatewayResult
 from promptyard.prompts.records import PromptSummary
 from promptyard.providers.base import Usage
@@ -214,6 +217,14 @@ class RunStream(_StreamState):
         self.close()
 
 
+def _feedback_body(
+    trace_id: str, thumbs: str | None, rating: float | None, comment: str | None, signals: list[str] | None
+) -> bytes:
+    return orjson.dumps(
+        {"trace_id": trace_id, "thumbs": thumbs, "rating": rating, "comment": comment, "signals": signals or []}
+    )
+
+
 class Client:
     """A synchronous promptyard client (one keep-alive connection pool)."""
 
@@ -290,6 +301,21 @@ class Client:
         response = self._http.post("/v1/chat/completions", content=orjson.dumps(body), headers=_JSON)
         _raise_for(response)
         return _chat_result(orjson.loads(response.content))
+
+    def feedback(
+        self,
+        trace_id: str,
+        *,
+        thumbs: Literal["up", "down"] | None = None,
+        rating: float | None = None,
+        comment: str | None = None,
+        signals: list[Literal["copied", "edited", "retried", "abandoned"]] | None = None,
+    ) -> Feedback:
+        """Feedback on a call's trace (``result.trace_id``): thumbs, a 0-5 rating, a comment, implicit signals."""
+        body = _feedback_body(trace_id, thumbs, rating, comment, list(signals or []))
+        response = self._http.post("/v1/feedback", content=body, headers=_JSON)
+        _raise_for(response)
+        return Feedback.model_validate_json(response.content)
 
     def list_prompts(self) -> list[PromptSummary]:
         response = self._http.get("/v1/prompts")
@@ -407,6 +433,20 @@ class AsyncClient:
         response = await self._http.post("/v1/chat/completions", content=orjson.dumps(body), headers=_JSON)
         _raise_for(response)
         return _chat_result(orjson.loads(response.content))
+
+    async def feedback(
+        self,
+        trace_id: str,
+        *,
+        thumbs: Literal["up", "down"] | None = None,
+        rating: float | None = None,
+        comment: str | None = None,
+        signals: list[Literal["copied", "edited", "retried", "abandoned"]] | None = None,
+    ) -> Feedback:
+        body = _feedback_body(trace_id, thumbs, rating, comment, list(signals or []))
+        response = await self._http.post("/v1/feedback", content=body, headers=_JSON)
+        _raise_for(response)
+        return Feedback.model_validate_json(response.content)
 
     async def list_prompts(self) -> list[PromptSummary]:
         response = await self._http.get("/v1/prompts")

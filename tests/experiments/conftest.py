@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from promptyard.runtime import Runtime
-from promptyard.settings import load_settings
+from promptyard.settings import get_settings, load_settings
 from promptyard.testing import FakeProvider
 
 PROMPT = """---
@@ -48,7 +48,17 @@ def make_runtime(tmp_path: Path, db_url: str, **overrides: object) -> Runtime:
 
 
 @pytest.fixture
-def runtime(tmp_path: Path, sqlite_url: str, fake: FakeProvider) -> Runtime:
+def runtime(tmp_path: Path, sqlite_url: str, fake: FakeProvider, monkeypatch: pytest.MonkeyPatch) -> Runtime:
+    """Also sets the ``PROMPTYARD_*`` environment to the same settings, so CLI commands see it."""
+    for key, value in {
+        "HOME": str(tmp_path / "home"),
+        "DATABASE_URL": sqlite_url,
+        "PROMPTS_DIR": str(tmp_path / "prompts"),
+        "MAX_RETRIES": "0",
+        "LABEL_CACHE_TTL_S": "0",
+    }.items():
+        monkeypatch.setenv(f"PROMPTYARD_{key}", value)
+    get_settings.cache_clear()
     write_prompts(tmp_path / "prompts")
     rt = make_runtime(tmp_path, sqlite_url)
     rt.registry.sync(tmp_path / "prompts", actor="tests")
