@@ -44,7 +44,12 @@ class Runtime:
         """Prompt versions, labels, review and history (resolve is cached in memory)."""
         from promptyard.prompts.registry import PromptRegistry
 
-        return PromptRegistry(self.db, self.settings)
+        registry = PromptRegistry(self.db, self.settings)
+        if self.settings.eval_gates:
+            from promptyard.experiments.gates import label_gate
+
+            registry.gate = label_gate(self.db, self.settings)
+        return registry
 
     @cached_property
     def providers(self) -> ProviderRegistry:

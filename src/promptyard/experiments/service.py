@@ -7,6 +7,7 @@ are experiments of kind ``canary`` whose weights a controller moves.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -24,6 +25,7 @@ from promptyard.store.db import Database
 from promptyard.store.tables.tracing import TraceRow
 
 if TYPE_CHECKING:
+    from promptyard.experiments.canary_controller import Canaries
     from promptyard.prompts.registry import PromptRegistry
     from promptyard.runtime import Runtime
 
@@ -39,6 +41,7 @@ class Experiments:
         splits: SplitTable | None = None,
         flush: Flush | None = None,
         check_traces: bool = True,
+        canaries: Callable[[Experiments], Canaries] | None = None,
     ) -> None:
         self.db = db
         self.registry = registry
@@ -47,6 +50,19 @@ class Experiments:
         self.feedback_store = FeedbackStore(db)
         self._flush = flush
         self._check_traces = check_traces
+        self._canaries = canaries
+
+    @cached_property
+    def canaries(self) -> Canaries:
+        """Canary releases and their controller (``experiments/canary_controller.py``)."""
+        from promptyard.experiments.canary_controller import Canaries
+
+        return self._canaries(self) if self._canaries is not None else Canaries(self)
+
+    def check_gate(self, prompt: str, label: str, version: str, current: str | None) -> None:
+        """Refuse a move or canary the label's eval gate does not allow (no gate: allowed)."""
+        if self.registry.gate is not None:
+            self.registry.gate(prompt, label, version, current)
 
     # ---- lifecycle --------------------------------------------------------------------------
     def start(self, spec: ExperimentSpec, *, actor: str) -> Experiment:
@@ -133,14 +149,22 @@ def _arms(experiment: Experiment) -> str:
 
 
 def build_experiments(runtime: Runtime) -> Experiments:
+    from promptyard.experiments.canary_controller import Alerter, Canaries
+
     settings = runtime.settings
     flush = getattr(runtime.tracer, "flush", None)
+
+    def canaries(service: Experiments) -> Canaries:
+        alerter = Alerter(log_path=settings.home / "traces" / "alerts.log", webhook_url=settings.canary_webhook_url)
+        return Canaries(service, alert=alerter, lease_s=settings.canary_lease_s)
+
     return Experiments(
         runtime.db,
         runtime.registry,
         splits=SplitTable(runtime.db, ttl_s=settings.label_cache_ttl_s),
         flush=flush if callable(flush) else None,
         check_traces=settings.tracing and "sql" in settings.trace_sinks,
+        canaries=canaries,
     )
 
 

@@ -49,9 +49,21 @@ from promptyard.settings import Settings
 from promptyard.store.db import Database
 from promptyard.store.tables.registry import LabelEventRow, PromptLabelRow, PromptVersionRow, ReviewEventRow
 
+#: Called before a label moves: (prompt, label, to_version, current_version); raises to refuse.
+LabelGate = Callable[[str, str, str, str | None], None]
+
 
 class PromptRegistry:
-    def __init__(self, db: Database, settings: Settings, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        gate: LabelGate | None = None,
+    ) -> None:
+        self.gate = gate
+        """The eval gate (``experiments/gates.py``), when ``PROMPTYARD_EVAL_GATES`` is set."""
         self._db = db
         self._settings = settings
         self._clock = clock
@@ -193,6 +205,7 @@ class PromptRegistry:
     ) -> LabelMove:
         """Point ``label`` at ``version`` (the release). Records who, when, from, to and why."""
         check_label_name(label)
+        self._check_gate(name, label, version)
         move = move_label(
             self._db,
             self._settings,
@@ -236,6 +249,7 @@ class PromptRegistry:
     ) -> LabelMove:
         """Point ``label`` at an approved (or released) version and mark it released."""
         check_label_name(label)
+        self._check_gate(name, label, version)
         move = move_label(
             self._db,
             self._settings,
@@ -288,6 +302,14 @@ class PromptRegistry:
         with self._db.session() as s:
             ensure_prompt(s, name)
             return known_labels(s, name)
+
+    def _check_gate(self, name: str, label: str, version: str) -> None:
+        if self.gate is None:
+            return
+        with self._db.session() as s:
+            row = s.get(PromptLabelRow, (name, label))
+            current = row.version if row is not None else None
+        self.gate(name, label, version, current)
 
     def clear_cache(self) -> None:
         """Forget cached specs and label targets (tests, or after restoring a database)."""
