@@ -145,6 +145,13 @@ class Settings(BaseSettings):
     eval_gate_threshold: float = Field(default=0.01, ge=0)
     """An eval gate refuses a version whose primary-metric delta is below minus this."""
 
+    online_eval_sample: dict[str, float] = Field(default_factory=dict)
+    """Share of live traces scored by the online evaluators, per prompt: ``{"greet": 0.5, "*": 0.05}``
+    (``*``: every other prompt). Empty: online evaluation off."""
+
+    online_evaluators: list[str] = Field(default_factory=lambda: ["format", "citations", "abstention"])
+    """Online checks to run (``promptyard.online_evaluators`` entry points)."""
+
     prices_file: Path | None = None
     """Optional JSON file overriding or extending the shipped price table."""
 

@@ -105,12 +105,17 @@ def show(
     trace = reader.find(trace_id)
     _warn_skipped(reader)
     feedback = rt.experiments.feedback(trace.trace_id)
+    scores = rt.experiments.scores(trace.trace_id)
     if as_json:
         data = trace.model_dump(mode="json") | {"feedback": [f.model_dump(mode="json") for f in feedback]}
+        data["online_scores"] = scores
         console.print_json(json.dumps(data))
         return
     for panel in _trace_panels(trace):
         console.print(panel)
+    if scores:
+        line = " · ".join(f"{name} {value:.2f}" for name, value in sorted(scores.items()))
+        console.print(Panel(escape(line), title="online scores", title_align="left"))
     if feedback:
         console.print(Panel("\n".join(_feedback_line(f) for f in feedback), title="feedback", title_align="left"))
 

@@ -22,6 +22,7 @@ from promptyard.experiments.splits import SplitTable
 from promptyard.experiments.store import ExperimentStore
 from promptyard.prompts.labels import LabelMove
 from promptyard.store.db import Database
+from promptyard.store.tables.experiments import TraceScoreRow
 from promptyard.store.tables.tracing import TraceRow
 
 if TYPE_CHECKING:
@@ -134,6 +135,14 @@ class Experiments:
 
     def feedback(self, trace_id: str) -> list[Feedback]:
         return self.feedback_store.for_trace(trace_id)
+
+    def scores(self, trace_id: str) -> dict[str, float]:
+        """The online evaluators' scores of a trace."""
+        with self.db.session() as s:
+            rows = s.execute(
+                select(TraceScoreRow.evaluator, TraceScoreRow.score).where(TraceScoreRow.trace_id == trace_id)
+            ).all()
+        return {str(name): float(score) for name, score in rows}
 
     def flush(self) -> None:
         if self._flush is not None:
