@@ -11,10 +11,10 @@ from promptyard import __version__
 from promptyard.runtime import Runtime
 from promptyard.server import errors
 from promptyard.server.routers import admin as admin_router
+from promptyard.server.routers import admin_experiments, health, openai_compat, run
 from promptyard.server.routers import canaries as canaries_router
 from promptyard.server.routers import experiments as experiments_router
 from promptyard.server.routers import feedback as feedback_router
-from promptyard.server.routers import health, openai_compat, run
 from promptyard.server.routers import keys as keys_router
 from promptyard.server.routers import metrics as metrics_router
 from promptyard.server.routers import prompts as prompts_router
@@ -52,4 +52,5 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(feedback_router.router)
     app.include_router(experiments_router.router)
     app.include_router(canaries_router.router)
+    app.include_router(admin_experiments.router)
     return app
