@@ -110,6 +110,7 @@ def _run_body(
     end_user: str | None,
     bypass_cache: bool,
     tenant: str | None,
+    session: str | None = None,
 ) -> dict[str, Any]:
     if (version is None) == (label is None):
         raise e.InvalidInput("give exactly one of version= or label=")
@@ -122,6 +123,8 @@ def _run_body(
         body["end_user"] = end_user
     if tenant is not None:
         body["tenant"] = tenant
+    if session is not None:
+        body["session"] = session
     return body
 
 
@@ -249,9 +252,10 @@ class Client:
         end_user: str | None = None,
         bypass_cache: bool = False,
         tenant: str | None = None,
+        session: str | None = None,
     ) -> GatewayResult:
         """Run a prompt through the gateway; exactly one of ``label`` or ``version``."""
-        body = _run_body(version, label, variables, False, end_user, bypass_cache, tenant)
+        body = _run_body(version, label, variables, False, end_user, bypass_cache, tenant, session)
         response = self._http.post(f"/v1/prompts/{name}/run", content=orjson.dumps(body), headers=_JSON)
         _raise_for(response)
         return GatewayResult.model_validate_json(response.content)
@@ -266,9 +270,10 @@ class Client:
         end_user: str | None = None,
         bypass_cache: bool = False,
         tenant: str | None = None,
+        session: str | None = None,
     ) -> RunStream:
         """Stream a prompt's answer. Use as a context manager; iterate for text deltas."""
-        body = _run_body(version, label, variables, True, end_user, bypass_cache, tenant)
+        body = _run_body(version, label, variables, True, end_user, bypass_cache, tenant, session)
         request = self._http.build_request("POST", f"/v1/prompts/{name}/run", content=orjson.dumps(body), headers=_JSON)
         response = self._http.send(request, stream=True)
         if response.status_code >= 400:
@@ -389,8 +394,9 @@ class AsyncClient:
         end_user: str | None = None,
         bypass_cache: bool = False,
         tenant: str | None = None,
+        session: str | None = None,
     ) -> GatewayResult:
-        body = _run_body(version, label, variables, False, end_user, bypass_cache, tenant)
+        body = _run_body(version, label, variables, False, end_user, bypass_cache, tenant, session)
         response = await self._http.post(f"/v1/prompts/{name}/run", content=orjson.dumps(body), headers=_JSON)
         _raise_for(response)
         return GatewayResult.model_validate_json(response.content)
@@ -405,8 +411,9 @@ class AsyncClient:
         end_user: str | None = None,
         bypass_cache: bool = False,
         tenant: str | None = None,
+        session: str | None = None,
     ) -> AsyncRunStream:
-        body = _run_body(version, label, variables, True, end_user, bypass_cache, tenant)
+        body = _run_body(version, label, variables, True, end_user, bypass_cache, tenant, session)
         request = self._http.build_request("POST", f"/v1/prompts/{name}/run", content=orjson.dumps(body), headers=_JSON)
         response = await self._http.send(request, stream=True)
         if response.status_code >= 400:

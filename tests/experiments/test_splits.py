@@ -119,3 +119,26 @@ def test_weights_map_to_ranges_and_buckets_are_uniform() -> None:
     assert srm_check([picks["1.0.0"], picks["1.1.0"]], [90, 10]).mismatch is False
     assert pick(arms, 0.0) == "1.0.0"
     assert pick(arms, 0.95) == "1.1.0"
+
+
+async def test_session_units_over_http_and_the_client(runtime: Runtime) -> None:
+    import httpx
+
+    from promptyard.client import AsyncClient
+    from promptyard.server.app import create_app
+
+    runtime.experiments.start(spec(unit="session"), actor="tests")
+    key = runtime.keys.create("app", "app").secret
+    asgi = httpx.ASGITransport(app=create_app(runtime))
+    async with AsyncClient("http://testserver", api_key=key, transport=asgi) as py:
+        got = {}
+        for i in range(40):
+            result = await py.run("greet", label="production", variables={"who": f"w{i}"}, session=f"s{i}")
+            got[f"s{i}"] = result.prompt
+        again = [(await py.run("greet", label="production", variables={"who": "z"}, session=s)).prompt for s in got]
+    assert again == list(got.values())
+    assert set(got.values()) == {"greet@1.0.0", "greet@1.1.0"}
+    runtime.experiments.flush()
+    with runtime.db.session() as s:
+        units = set(s.scalars(select(TraceRow.experiment_unit)))
+    assert units == set(got)
