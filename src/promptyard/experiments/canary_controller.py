@@ -226,10 +226,11 @@ class Canaries:
 
     def _widen(self, experiment: Experiment, state: CanaryState, ev: Evaluation) -> str:
         self._close_step(state, "widened", f"canary {ev.canary.n} calls, baseline {ev.baseline.n}: within limits")
-        state.step += 1
-        now, wall = self.clock(), self.wall()
-        state.step_started_at, state.window_from = now, wall
-        state.history.append(StepRecord(step=state.step, percent=state.percent, started_at=now))
+        if state.step + 1 < len(state.steps):
+            state.step += 1
+            now, wall = self.clock(), self.wall()
+            state.step_started_at, state.window_from = now, wall
+            state.history.append(StepRecord(step=state.step, percent=state.percent, started_at=now))
         if state.percent >= 100:
             self._close_step(state, "promoted", "all steps passed")
             reason = f"canary {experiment.name}: all steps passed"

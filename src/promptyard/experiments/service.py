@@ -68,7 +68,9 @@ class Experiments:
     # ---- lifecycle --------------------------------------------------------------------------
     def start(self, spec: ExperimentSpec, *, actor: str) -> Experiment:
         """Split ``spec.label`` across the arms (sticky per unit) until stopped or promoted."""
-        baseline = self.registry.label(spec.prompt, spec.label).version
+        current = self.registry.label(spec.prompt, spec.label).version
+        versions = [a.version for a in spec.arms]
+        baseline = current if current in versions else versions[0]  # deltas are taken against it
         experiment = self.store.create(spec, kind="ab", actor=actor, config={"baseline": baseline})
         self.splits.invalidate()
         return experiment
