@@ -34,8 +34,9 @@ def test_ten_thousand_users_pass_srm_and_keep_their_arm_across_calls_and_a_resta
     runtime: Runtime, tmp_path: Path, sqlite_url: str
 ) -> None:
     runtime.experiments.start(spec(), actor="tests")
-    first = {u: runtime.experiments.splits.assign("greet", "production", CallContext(end_user=u)) for u in USERS}
-    again = {u: runtime.experiments.splits.assign("greet", "production", CallContext(end_user=u)) for u in USERS}
+    table = SplitTable(runtime.db, ttl_s=60)  # what a server's gateway holds (the fixture's TTL is 0)
+    first = {u: table.assign("greet", "production", CallContext(end_user=u)) for u in USERS}
+    again = {u: table.assign("greet", "production", CallContext(end_user=u)) for u in USERS}
     counts = Counter(a.version for a in first.values() if a is not None)
     assert set(counts) == {"1.0.0", "1.1.0"}
     srm = srm_check([counts["1.0.0"], counts["1.1.0"]], [50, 50])
@@ -43,7 +44,7 @@ def test_ten_thousand_users_pass_srm_and_keep_their_arm_across_calls_and_a_resta
     assert all(first[u] == again[u] for u in USERS)
     assert all(a is not None and a.unit == u and a.experiment == "greet-ab" for u, a in first.items())
 
-    restarted = SplitTable(Database(sqlite_url))  # a new process on the same database
+    restarted = SplitTable(Database(sqlite_url), ttl_s=60)  # a new process on the same database
     after = {u: restarted.assign("greet", "production", CallContext(end_user=u)) for u in USERS}
     assert after == first
 
