@@ -44,3 +44,25 @@ async def test_experiment_pages_show_arms_deltas_srm_and_canary_steps_escaped(ru
         assert missing.status_code == 404
         anonymous = await c.get("/admin/experiments")
         assert anonymous.status_code == 401
+
+
+async def test_the_trace_page_shows_experiment_feedback_and_scores_escaped(runtime: Runtime) -> None:
+    from promptyard.experiments.feedback import FeedbackIn
+    from promptyard.gateway.base import CallContext, PromptCall
+    from promptyard.store.tables.experiments import TraceScoreRow
+
+    runtime.experiments.start(ExperimentSpec(name="ab", prompt="greet", arms=parse_arms("1.0.0=1,1.1.0=1")), actor="o")
+    result = await runtime.gateway.run(
+        PromptCall(name="greet", label="production", variables={"who": "a"}, context=CallContext(end_user="u"))
+    )
+    runtime.experiments.add_feedback(FeedbackIn(trace_id=result.trace_id, thumbs="down", comment="<b>bad</b>"))
+    with runtime.db.session() as s:
+        s.add(TraceScoreRow(trace_id=result.trace_id, evaluator="format", score=1.0))
+    viewer = runtime.keys.create("viewer", "viewer").secret
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(runtime)), base_url="http://t") as c:
+        page = await c.get(f"/admin/traces/{result.trace_id}", headers={"Authorization": f"Bearer {viewer}"})
+    assert page.status_code == 200
+    assert 'href="/admin/experiments/ab"' in page.text
+    assert "thumbs down" in page.text
+    assert "&lt;b&gt;bad&lt;/b&gt;" in page.text
+    assert "format 1.00" in page.text

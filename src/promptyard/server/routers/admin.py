@@ -213,9 +213,19 @@ def trace_page(request: Request, trace_id: TraceId) -> Response:
         return _html(render("not_found.html", message=str(exc), key=auth, active="traces"), 404)
     subs = children(rt.db, trace_id)
     raw = trace.model_dump_json(indent=2) if trace is not None else summary.model_dump_json(indent=2)  # type: ignore[union-attr]
+    feedback, scores = rt.experiments.feedback(trace_id), rt.experiments.scores(trace_id)
     return _html(
         render(
-            "trace.html", t=trace, s=summary, subs=subs, raw=raw, skipped=len(reader.skipped), key=auth, active="traces"
+            "trace.html",
+            t=trace,
+            s=summary,
+            subs=subs,
+            raw=raw,
+            skipped=len(reader.skipped),
+            feedback=feedback,
+            scores=scores,
+            key=auth,
+            active="traces",
         )
     )
 
