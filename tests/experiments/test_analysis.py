@@ -157,3 +157,11 @@ async def test_http_routes_need_admin_to_change_and_viewer_to_read(runtime: Runt
         assert plan.json()["fixed_per_arm"] == plan_samples(baseline=0.5, effect=0.05).fixed_per_arm
         stopped = await c.post("/v1/experiments/http-ab/stop", json={"reason": "done"}, headers=auth)
         assert stopped.json()["status"] == "stopped"
+
+
+def test_a_null_difference_is_rarely_significant_through_the_analysis_checked_after_every_sample() -> None:
+    n = plan_samples(baseline=0.5, effect=0.05).sequential_per_arm
+    rng = np.random.default_rng(12)
+    sims = 40
+    false_positives = sum(analyze(experiment(), simulate(rng, 0.5, 0.5, n)).significant for _ in range(sims))
+    assert false_positives / sims <= 0.05

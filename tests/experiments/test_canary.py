@@ -211,3 +211,53 @@ async def test_cli_start_status_stop(runtime: Runtime) -> None:
     out = runner.invoke(cli, ["canary", "start", "greet", "--to", "1.0.0"])
     assert out.exit_code == 1
     assert "already points at 1.0.0" in out.stderr
+
+
+def _samples(arm: str, n: int, *, ms: float = 100, cost: float = 0.001, errors: int = 0, up: float = 0.8) -> list:
+    from promptyard.experiments.samples import Sample
+
+    return [
+        Sample(
+            trace_id=f"{arm}{i}",
+            ts=datetime(2026, 1, 1, tzinfo=UTC),
+            arm=arm,
+            unit=None,
+            status="error" if i < errors else "ok",
+            total_ms=ms,
+            cost_usd=cost,
+            thumbs=i < up * n,
+        )
+        for i in range(n)
+    ]
+
+
+def test_each_threshold_triggers_a_rollback_and_holds_widen_only_when_met() -> None:
+    from promptyard.experiments.canary import CanaryState, evaluate
+
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    state = CanaryState(
+        baseline="1.0.0",
+        target="1.1.0",
+        steps=[5, 100],
+        hold_s=900,
+        thresholds=CanaryThresholds(),
+        step_started_at=t0,
+        window_from=t0,
+    )
+    base = _samples("1.0.0", 400)
+    later = t0 + timedelta(minutes=16)
+    assert evaluate(state, base + _samples("1.1.0", 40), now=t0).verdict == "wait"  # hold not passed
+    assert evaluate(state, base + _samples("1.1.0", 10), now=later).verdict == "wait"  # too few calls
+    assert evaluate(state, base + _samples("1.1.0", 40), now=later).verdict == "widen"
+    cases = {
+        "error rate": _samples("1.1.0", 40, errors=4),
+        "p95 latency": _samples("1.1.0", 40, ms=400),
+        "cost per call": _samples("1.1.0", 40, cost=0.002),
+        "feedback.thumbs_up": _samples("1.1.0", 40, up=0.5),
+    }
+    for what, canary in cases.items():
+        ev = evaluate(state, base + canary, now=t0)
+        assert ev.verdict == "rollback", what
+        assert what in ev.reasons[0]
+    slow_but_tiny = evaluate(state, _samples("1.0.0", 400, ms=2) + _samples("1.1.0", 40, ms=6), now=later)
+    assert slow_but_tiny.verdict == "widen"  # 3x of 2 ms is within the 50 ms slack
