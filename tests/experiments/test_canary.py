@@ -261,3 +261,18 @@ def test_each_threshold_triggers_a_rollback_and_holds_widen_only_when_met() -> N
         assert what in ev.reasons[0]
     slow_but_tiny = evaluate(state, _samples("1.0.0", 400, ms=2) + _samples("1.1.0", 40, ms=6), now=later)
     assert slow_but_tiny.verdict == "widen"  # 3x of 2 ms is within the 50 ms slack
+
+
+def test_the_alert_posts_to_the_webhook_and_survives_its_failure(tmp_path: Path) -> None:
+    posted: list[tuple[str, dict[str, object]]] = []
+    alert = CanaryAlert(
+        canary="c", prompt="p", label="production", from_version="2", to_version="1", reason="error rate", at=Clock()()
+    )
+    Alerter(webhook_url="http://hooks.test/x", post=lambda url, body: posted.append((url, body)))(alert)
+    assert posted == [("http://hooks.test/x", alert.model_dump(mode="json"))]
+
+    def broken(url: str, body: dict[str, object]) -> object:
+        raise OSError("connection refused")
+
+    Alerter(log_path=tmp_path / "a.log", webhook_url="http://hooks.test/x", post=broken)(alert)  # no raise
+    assert "rolled back p:production 2 -> 1: error rate" in (tmp_path / "a.log").read_text()

@@ -56,9 +56,16 @@ class CanaryAlert(BaseModel):
 class Alerter:
     """A WARNING log line, a line in ``alerts.log``, and an optional webhook POST (JSON)."""
 
-    def __init__(self, *, log_path: Path | None = None, webhook_url: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        log_path: Path | None = None,
+        webhook_url: str | None = None,
+        post: Callable[[str, dict[str, object]], object] | None = None,
+    ) -> None:
         self.log_path = log_path
         self.webhook_url = webhook_url
+        self._post = post or _post_json
 
     def __call__(self, alert: CanaryAlert) -> None:
         line = (
@@ -71,12 +78,16 @@ class Alerter:
             with self.log_path.open("a", encoding="utf-8") as fh:
                 fh.write(f"{alert.at.isoformat()} WARN {line}\n")
         if self.webhook_url:
-            import httpx
-
             try:
-                httpx.post(self.webhook_url, json=alert.model_dump(mode="json"), timeout=5.0)
-            except httpx.HTTPError as exc:
+                self._post(self.webhook_url, alert.model_dump(mode="json"))
+            except Exception as exc:  # noqa: BLE001 - a failing webhook never stops the rollback
                 log.warning("canary webhook %s failed: %s", self.webhook_url, exc)
+
+
+def _post_json(url: str, body: dict[str, object]) -> object:
+    import httpx
+
+    return httpx.post(url, json=body, timeout=5.0).raise_for_status()
 
 
 class CanaryStatus(BaseModel):
