@@ -96,7 +96,8 @@ def _fmt(m: MetricEstimate) -> str:
 
 def print_analysis(a: Analysis) -> None:
     metrics = [m.metric for m in a.arms[0].metrics] if a.arms else []
-    table = Table("arm", "weight", "units", "traces", *metrics, title=f"{a.kind} {a.experiment} ({a.status})")
+    title = f"{'A/B test' if a.kind == 'ab' else 'canary'} {a.experiment} ({a.status})"
+    table = Table("arm", "weight", "units", "traces", *metrics, title=title)
     for arm in a.arms:
         mark = " (baseline)" if arm.version == a.baseline else ""
         table.add_row(

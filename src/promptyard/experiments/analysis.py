@@ -92,7 +92,13 @@ def estimate(metric: str, x: NDArray[np.float64]) -> MetricEstimate:
     else:
         ci = stats.mean_interval(mean, float(x.var(ddof=1)) if n > 1 else 0.0, n)
     p95 = float(np.percentile(x, 95)) if metric == "p95_latency" and n else None
+    ci = stats.Interval(low=_tidy(ci.low), high=_tidy(ci.high))
     return MetricEstimate(metric=metric, n=n, mean=mean, ci=ci, p95=p95)
+
+
+def _tidy(value: float) -> float:
+    """Float dust (a Wilson bound of 1e-19 at 0 successes) reads as 0."""
+    return 0.0 if math.isfinite(value) and abs(value) < 1e-12 else value
 
 
 def difference(metric: str, a: NDArray[np.float64], b: NDArray[np.float64]) -> stats.TestResult:
@@ -208,7 +214,7 @@ def _segments(
             arms=[estimate(experiment.primary, x[in_seg & (arm_of == a.version)]) for a in experiment.arms],
         )
         a, b = x[in_seg & (arm_of == baseline)], x[in_seg & (arm_of == other)]
-        if not math.isnan(float(np.nansum(a) + np.nansum(b))):
+        if np.count_nonzero(~np.isnan(a)) and np.count_nonzero(~np.isnan(b)):  # both arms seen in the segment
             report.diff = difference(experiment.primary, a, b)
         out.append(report)
     return out
