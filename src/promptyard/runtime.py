@@ -42,14 +42,10 @@ class Runtime:
     @cached_property
     def registry(self) -> PromptRegistry:
         """Prompt versions, labels, review and history (resolve is cached in memory)."""
+        from promptyard.experiments.gates import label_gate
         from promptyard.prompts.registry import PromptRegistry
 
-        registry = PromptRegistry(self.db, self.settings)
-        if self.settings.eval_gates:
-            from promptyard.experiments.gates import label_gate
-
-            registry.gate = label_gate(self.db, self.settings)
-        return registry
+        return PromptRegistry(self.db, self.settings, gate=label_gate(self.db, self.settings))
 
     @cached_property
     def providers(self) -> ProviderRegistry:

@@ -143,3 +143,14 @@ async def test_session_units_over_http_and_the_client(runtime: Runtime) -> None:
     with runtime.db.session() as s:
         units = set(s.scalars(select(TraceRow.experiment_unit)))
     assert units == set(got)
+
+
+def test_a_label_under_a_split_only_moves_by_its_promotion(runtime: Runtime) -> None:
+    runtime.experiments.start(spec(), actor="tests")
+    with pytest.raises(ExperimentError, match="split by ab 'greet-ab'") as refused:
+        runtime.registry.set_label("greet", "production", "1.1.0", actor="ops")
+    assert "promptyard experiments stop greet-ab" in str(refused.value)
+    assert runtime.registry.set_label("greet", "staging", "1.1.0", actor="ops").changed  # other labels move
+    runtime.experiments.promote("greet-ab", version="1.1.0", actor="ops")
+    assert runtime.registry.label("greet", "production").version == "1.1.0"
+    assert runtime.registry.set_label("greet", "production", "1.0.0", actor="ops").changed  # split over

@@ -14,14 +14,20 @@ A rollback is never gated: it returns to a version the label already had.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from promptyard.errors import EvalGateRefused
-from promptyard.evals.compare import compare_results
-from promptyard.evals.model import RunInfo
-from promptyard.evals.runs import RunStore
+from sqlalchemy import select
+
+from promptyard.errors import EvalGateRefused, ExperimentError
+from promptyard.prompts.records import LabelAction
 from promptyard.prompts.registry import LabelGate
 from promptyard.settings import Settings
 from promptyard.store.db import Database
+from promptyard.store.tables.experiments import ExperimentRow
+
+if TYPE_CHECKING:  # the evals stack (numpy) loads only when a gate is actually checked
+    from promptyard.evals.model import RunInfo
+    from promptyard.evals.runs import RunStore
 
 
 def gate_dataset(gates: Mapping[str, str], prompt: str, label: str) -> str | None:
@@ -47,6 +53,9 @@ def check_eval_gate(
     dataset = gate_dataset(gates, prompt, label)
     if dataset is None or current is None or current == version:
         return
+    from promptyard.evals.compare import compare_results
+    from promptyard.evals.runs import RunStore
+
     where = f"label {prompt}:{label} is gated on dataset {dataset!r}"
     fix = f"run 'promptyard eval compare {prompt}@{current} {prompt}@{version} --dataset {dataset}'"
     store = RunStore(db)
@@ -73,10 +82,35 @@ def check_eval_gate(
         )
 
 
-def label_gate(db: Database, settings: Settings) -> LabelGate:
-    """The registry's gate hook for ``settings.eval_gates``."""
+def check_no_split(db: Database, prompt: str, label: str, action: LabelAction) -> None:
+    """A label under a running split moves only by that split's promotion (or a rollback)."""
+    if action == "promote":
+        return
+    with db.session() as s:
+        busy = s.scalar(
+            select(ExperimentRow).where(
+                ExperimentRow.prompt_name == prompt, ExperimentRow.label == label, ExperimentRow.status == "running"
+            )
+        )
+        if busy is None:
+            return
+        kind, name = busy.kind, busy.name
+    command = "canary" if kind == "canary" else "experiments"
+    raise ExperimentError(
+        f"{prompt}:{label} is split by {kind} {name!r}; a hand move now would be overridden by the split",
+        hint=f"'promptyard {command} stop {name}' first, or promote it",
+    )
 
-    def gate(prompt: str, label: str, version: str, current: str | None) -> None:
+
+def label_gate(db: Database, settings: Settings) -> LabelGate:
+    """The registry's hook: no hand moves under a running split, then ``settings.eval_gates``."""
+
+    def gate(prompt: str, label: str, version: str, current: str | None, action: LabelAction) -> None:
+        if current == version:
+            return
+        check_no_split(db, prompt, label, action)
+        if not settings.eval_gates:
+            return
         check_eval_gate(
             db,
             settings.eval_gates,

@@ -63,7 +63,7 @@ class Experiments:
     def check_gate(self, prompt: str, label: str, version: str, current: str | None) -> None:
         """Refuse a move or canary the label's eval gate does not allow (no gate: allowed)."""
         if self.registry.gate is not None:
-            self.registry.gate(prompt, label, version, current)
+            self.registry.gate(prompt, label, version, current, "canary_step")
 
     # ---- lifecycle --------------------------------------------------------------------------
     def start(self, spec: ExperimentSpec, *, actor: str) -> Experiment:

@@ -49,8 +49,8 @@ from promptyard.settings import Settings
 from promptyard.store.db import Database
 from promptyard.store.tables.registry import LabelEventRow, PromptLabelRow, PromptVersionRow, ReviewEventRow
 
-#: Called before a label moves: (prompt, label, to_version, current_version); raises to refuse.
-LabelGate = Callable[[str, str, str, str | None], None]
+#: Called before a label moves: (prompt, label, to_version, current_version, action); raises to refuse.
+LabelGate = Callable[[str, str, str, str | None, LabelAction], None]
 
 
 class PromptRegistry:
@@ -63,7 +63,7 @@ class PromptRegistry:
         gate: LabelGate | None = None,
     ) -> None:
         self.gate = gate
-        """The eval gate (``experiments/gates.py``), when ``PROMPTYARD_EVAL_GATES`` is set."""
+        """Checks before a move (``experiments/gates.py``: no hand moves under a split, eval gates)."""
         self._db = db
         self._settings = settings
         self._clock = clock
@@ -205,7 +205,7 @@ class PromptRegistry:
     ) -> LabelMove:
         """Point ``label`` at ``version`` (the release). Records who, when, from, to and why."""
         check_label_name(label)
-        self._check_gate(name, label, version)
+        self._check_gate(name, label, version, action)
         move = move_label(
             self._db,
             self._settings,
@@ -249,7 +249,7 @@ class PromptRegistry:
     ) -> LabelMove:
         """Point ``label`` at an approved (or released) version and mark it released."""
         check_label_name(label)
-        self._check_gate(name, label, version)
+        self._check_gate(name, label, version, "release")
         move = move_label(
             self._db,
             self._settings,
@@ -303,13 +303,13 @@ class PromptRegistry:
             ensure_prompt(s, name)
             return known_labels(s, name)
 
-    def _check_gate(self, name: str, label: str, version: str) -> None:
+    def _check_gate(self, name: str, label: str, version: str, action: LabelAction) -> None:
         if self.gate is None:
             return
         with self._db.session() as s:
             row = s.get(PromptLabelRow, (name, label))
             current = row.version if row is not None else None
-        self.gate(name, label, version, current)
+        self.gate(name, label, version, current, action)
 
     def clear_cache(self) -> None:
         """Forget cached specs and label targets (tests, or after restoring a database)."""
