@@ -201,7 +201,7 @@ async def test_cli_start_status_stop(runtime: Runtime) -> None:
     assert out.exit_code == 0, out.stderr
     assert "10% on 1.1.0; steps 10,50,100, hold 2m" in out.stdout
     await traffic(runtime, 100)
-    out = runner.invoke(cli, ["canary", "status", "c1"])
+    out = runner.invoke(cli, ["canary", "status", "greet"])  # the prompt's latest canary
     assert out.exit_code == 0, out.stderr
     assert "running" in out.stdout
     assert "-> wait" in out.stdout

@@ -64,7 +64,10 @@ def start(
 
 @app.command("status")
 @cli_errors
-def status(name: Annotated[str, typer.Argument()], as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def status(
+    name: Annotated[str, typer.Argument(help="Canary name, or a prompt (its latest canary).")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
     """The canary's step history and the current step's numbers against the baseline."""
     result = runtime().experiments.canaries.status(name)
     if as_json:
@@ -100,7 +103,8 @@ def status(name: Annotated[str, typer.Argument()], as_json: Annotated[bool, type
 @app.command("stop")
 @cli_errors
 def stop(
-    name: Annotated[str, typer.Argument()], reason: Annotated[str | None, typer.Option("--reason")] = None
+    name: Annotated[str, typer.Argument(help="Canary name, or a prompt (its latest canary).")],
+    reason: Annotated[str | None, typer.Option("--reason")] = None,
 ) -> None:
     """Stop the canary: everyone is back on the baseline at once."""
     rt = runtime()

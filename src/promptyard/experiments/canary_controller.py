@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from promptyard.errors import ExperimentError, InvalidInput
+from promptyard.errors import ExperimentError, InvalidInput, NotFound
 from promptyard.experiments.canary import CanarySpec, CanaryState, Evaluation, StepRecord, describe, evaluate, state_of
 from promptyard.experiments.lease import Lease
 from promptyard.experiments.model import Experiment, ExperimentSpec
@@ -153,6 +153,7 @@ class Canaries:
 
     def stop(self, name: str, *, actor: str, reason: str | None = None) -> Experiment:
         experiment = self._canary(name)
+        name = experiment.name
         state = state_of(experiment)
         self._close_step(state, "stopped", reason or "stopped")
         done = self.experiments.store.end(
@@ -169,7 +170,9 @@ class Canaries:
         return done
 
     def status(self, name: str) -> CanaryStatus:
+        """A canary by name, or the latest canary of a prompt."""
         experiment = self._canary(name)
+        name = experiment.name
         state = state_of(experiment)
         evaluation = None
         if experiment.running:
@@ -281,7 +284,14 @@ class Canaries:
             record.detail = detail
 
     def _canary(self, name: str) -> Experiment:
-        experiment = self.experiments.store.get(name)
+        """By name, or the latest canary of the prompt ``name``."""
+        try:
+            experiment = self.experiments.store.get(name)
+        except NotFound:
+            latest = [e for e in self.experiments.store.list_all(prompt=name) if e.kind == "canary"]
+            if not latest:
+                raise
+            experiment = latest[-1]
         if experiment.kind != "canary":
             raise InvalidInput(f"{name!r} is an A/B experiment, not a canary", hint="use 'promptyard experiments'")
         return experiment
