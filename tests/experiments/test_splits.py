@@ -154,3 +154,19 @@ def test_a_label_under_a_split_only_moves_by_its_promotion(runtime: Runtime) -> 
     runtime.experiments.promote("greet-ab", version="1.1.0", actor="ops")
     assert runtime.registry.label("greet", "production").version == "1.1.0"
     assert runtime.registry.set_label("greet", "production", "1.0.0", actor="ops").changed  # split over
+
+
+async def test_the_run_endpoint_takes_user_as_the_unit_too(runtime: Runtime) -> None:
+    import httpx
+
+    from promptyard.server.app import create_app
+
+    runtime.experiments.start(spec(), actor="tests")
+    key = runtime.keys.create("app", "app").secret
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(runtime)), base_url="http://t") as c:
+        body = {"label": "production", "variables": {"who": "a"}, "user": "user-7"}
+        r = await c.post("/v1/prompts/greet/run", json=body, headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 200, r.text
+    expected = runtime.experiments.splits.assign("greet", "production", CallContext(end_user="user-7"))
+    assert expected is not None
+    assert r.json()["prompt"] == f"greet@{expected.version}"
