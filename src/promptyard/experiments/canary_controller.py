@@ -184,12 +184,12 @@ class Canaries:
     # ---- the controller ------------------------------------------------------------------------
     def tick(self) -> list[str]:
         """One pass over the running canaries, if this instance holds the lease. Returns what it did."""
-        if not self.lease.acquire(self.clock()):
-            return []
-        done: list[str] = []
         running = [e for e in self.experiments.store.list_all(status="running") if e.kind == "canary"]
-        if running:
-            self.experiments.flush()
+        if not running or not self.lease.acquire(self.clock()):
+            return []  # nothing to control (no write then), or another instance controls
+        done: list[str] = []
+        self.experiments.flush()
+        running = [e for e in self.experiments.store.list_all(status="running") if e.kind == "canary"]  # fresh
         for experiment in running:
             try:
                 done.append(self._advance(experiment))
