@@ -13,6 +13,8 @@
                 print(delta, end="")
         print(stream.result)
 
+        py.feedback(result.trace_id, thumbs="up", signals=["copied"])
+
 Errors come back as the same :mod:`promptyard.errors` classes the server raised, chosen
 by the error body's ``type`` (``prompt_not_found`` -> PromptNotFound, ``rate_limited`` ->
 RateLimitExceeded with ``retry_after``, ...).
@@ -21,7 +23,7 @@ RateLimitExceeded with ``retry_after``, ...).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import orjson
@@ -29,6 +31,7 @@ from pydantic import BaseModel, Field
 
 from promptyard import errors as e
 from promptyard.chat import CacheMark, ChatMessage
+from promptyard.experiments.feedback import Feedback
 from promptyard.gateway.base import GatewayResult
 from promptyard.prompts.records import PromptSummary
 from promptyard.providers.base import Usage
@@ -107,6 +110,7 @@ def _run_body(
     end_user: str | None,
     bypass_cache: bool,
     tenant: str | None,
+    session: str | None = None,
 ) -> dict[str, Any]:
     if (version is None) == (label is None):
         raise e.InvalidInput("give exactly one of version= or label=")
@@ -119,6 +123,8 @@ def _run_body(
         body["end_user"] = end_user
     if tenant is not None:
         body["tenant"] = tenant
+    if session is not None:
+        body["session"] = session
     return body
 
 
@@ -214,6 +220,14 @@ class RunStream(_StreamState):
         self.close()
 
 
+def _feedback_body(
+    trace_id: str, thumbs: str | None, rating: float | None, comment: str | None, signals: list[str] | None
+) -> bytes:
+    return orjson.dumps(
+        {"trace_id": trace_id, "thumbs": thumbs, "rating": rating, "comment": comment, "signals": signals or []}
+    )
+
+
 class Client:
     """A synchronous promptyard client (one keep-alive connection pool)."""
 
@@ -238,9 +252,10 @@ class Client:
         end_user: str | None = None,
         bypass_cache: bool = False,
         tenant: str | None = None,
+        session: str | None = None,
     ) -> GatewayResult:
         """Run a prompt through the gateway; exactly one of ``label`` or ``version``."""
-        body = _run_body(version, label, variables, False, end_user, bypass_cache, tenant)
+        body = _run_body(version, label, variables, False, end_user, bypass_cache, tenant, session)
         response = self._http.post(f"/v1/prompts/{name}/run", content=orjson.dumps(body), headers=_JSON)
         _raise_for(response)
         return GatewayResult.model_validate_json(response.content)
@@ -255,9 +270,10 @@ class Client:
         end_user: str | None = None,
         bypass_cache: bool = False,
         tenant: str | None = None,
+        session: str | None = None,
     ) -> RunStream:
         """Stream a prompt's answer. Use as a context manager; iterate for text deltas."""
-        body = _run_body(version, label, variables, True, end_user, bypass_cache, tenant)
+        body = _run_body(version, label, variables, True, end_user, bypass_cache, tenant, session)
         request = self._http.build_request("POST", f"/v1/prompts/{name}/run", content=orjson.dumps(body), headers=_JSON)
         response = self._http.send(request, stream=True)
         if response.status_code >= 400:
@@ -290,6 +306,21 @@ class Client:
         response = self._http.post("/v1/chat/completions", content=orjson.dumps(body), headers=_JSON)
         _raise_for(response)
         return _chat_result(orjson.loads(response.content))
+
+    def feedback(
+        self,
+        trace_id: str,
+        *,
+        thumbs: Literal["up", "down"] | None = None,
+        rating: float | None = None,
+        comment: str | None = None,
+        signals: list[Literal["copied", "edited", "retried", "abandoned"]] | None = None,
+    ) -> Feedback:
+        """Feedback on a call's trace (``result.trace_id``): thumbs, a 0-5 rating, a comment, implicit signals."""
+        body = _feedback_body(trace_id, thumbs, rating, comment, list(signals or []))
+        response = self._http.post("/v1/feedback", content=body, headers=_JSON)
+        _raise_for(response)
+        return Feedback.model_validate_json(response.content)
 
     def list_prompts(self) -> list[PromptSummary]:
         response = self._http.get("/v1/prompts")
@@ -363,8 +394,9 @@ class AsyncClient:
         end_user: str | None = None,
         bypass_cache: bool = False,
         tenant: str | None = None,
+        session: str | None = None,
     ) -> GatewayResult:
-        body = _run_body(version, label, variables, False, end_user, bypass_cache, tenant)
+        body = _run_body(version, label, variables, False, end_user, bypass_cache, tenant, session)
         response = await self._http.post(f"/v1/prompts/{name}/run", content=orjson.dumps(body), headers=_JSON)
         _raise_for(response)
         return GatewayResult.model_validate_json(response.content)
@@ -379,8 +411,9 @@ class AsyncClient:
         end_user: str | None = None,
         bypass_cache: bool = False,
         tenant: str | None = None,
+        session: str | None = None,
     ) -> AsyncRunStream:
-        body = _run_body(version, label, variables, True, end_user, bypass_cache, tenant)
+        body = _run_body(version, label, variables, True, end_user, bypass_cache, tenant, session)
         request = self._http.build_request("POST", f"/v1/prompts/{name}/run", content=orjson.dumps(body), headers=_JSON)
         response = await self._http.send(request, stream=True)
         if response.status_code >= 400:
@@ -407,6 +440,20 @@ class AsyncClient:
         response = await self._http.post("/v1/chat/completions", content=orjson.dumps(body), headers=_JSON)
         _raise_for(response)
         return _chat_result(orjson.loads(response.content))
+
+    async def feedback(
+        self,
+        trace_id: str,
+        *,
+        thumbs: Literal["up", "down"] | None = None,
+        rating: float | None = None,
+        comment: str | None = None,
+        signals: list[Literal["copied", "edited", "retried", "abandoned"]] | None = None,
+    ) -> Feedback:
+        body = _feedback_body(trace_id, thumbs, rating, comment, list(signals or []))
+        response = await self._http.post("/v1/feedback", content=body, headers=_JSON)
+        _raise_for(response)
+        return Feedback.model_validate_json(response.content)
 
     async def list_prompts(self) -> list[PromptSummary]:
         response = await self._http.get("/v1/prompts")

@@ -32,6 +32,8 @@ library errors are translated once, at the adapter boundary, with
     ├── BudgetExceeded
     ├── NotFound
     ├── InvalidInput
+    ├── ExperimentError          (a split conflicts with a running one, or its state forbids the action)
+    │   └── EvalGateRefused      (a label's eval gate: no run, or a regression)
     └── StoreError
         └── StoreUnavailable     (vector store unreachable after its retries: 503)
 """
@@ -267,6 +269,18 @@ class InvalidInput(PromptyardError):
     code = "invalid_input"
 
 
+class ExperimentError(PromptyardError):
+    """An experiment or canary cannot do this now (another split runs on the label, it has ended)."""
+
+    code = "experiment_conflict"
+
+
+class EvalGateRefused(ExperimentError):
+    """A label requires a non-regressing eval run on its dataset, and the version has none."""
+
+    code = "eval_gate_refused"
+
+
 class StoreError(PromptyardError):
     """The database or another store failed."""
 
@@ -284,6 +298,8 @@ __all__ = [
     "BadRequest",
     "BudgetExceeded",
     "ConfigError",
+    "EvalGateRefused",
+    "ExperimentError",
     "InvalidInput",
     "NotFound",
     "OutputValidationError",

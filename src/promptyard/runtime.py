@@ -18,6 +18,7 @@ from promptyard.tracing.model import TraceRecorder
 if TYPE_CHECKING:
     from promptyard.costs.prices import PriceTable
     from promptyard.evals.service import Evals
+    from promptyard.experiments.service import Experiments
     from promptyard.gateway.pipeline import Gateway
     from promptyard.prompts.registry import PromptRegistry
     from promptyard.providers.registry import ProviderRegistry
@@ -41,9 +42,10 @@ class Runtime:
     @cached_property
     def registry(self) -> PromptRegistry:
         """Prompt versions, labels, review and history (resolve is cached in memory)."""
+        from promptyard.experiments.gates import label_gate
         from promptyard.prompts.registry import PromptRegistry
 
-        return PromptRegistry(self.db, self.settings)
+        return PromptRegistry(self.db, self.settings, gate=label_gate(self.db, self.settings))
 
     @cached_property
     def providers(self) -> ProviderRegistry:
@@ -92,6 +94,13 @@ class Runtime:
         from promptyard.gateway.factory import build_gateway
 
         return build_gateway(self)
+
+    @cached_property
+    def experiments(self) -> Experiments:
+        """A/B splits and canaries on labels, feedback, analysis (the gateway reads its splits)."""
+        from promptyard.experiments.service import build_experiments
+
+        return build_experiments(self)
 
     @cached_property
     def evals(self) -> Evals:

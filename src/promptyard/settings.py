@@ -125,6 +125,33 @@ class Settings(BaseSettings):
     budget_webhook_url: str | None = None
     """Optional URL called (POST JSON) once per threshold per day when a budget threshold is crossed."""
 
+    # ---- experiments and canaries -------------------------------------------------
+    canary_controller: bool = True
+    """Run the canary controller inside the server (one instance at a time holds its lease)."""
+
+    canary_tick_s: float = Field(default=10.0, gt=0)
+    """Seconds between two passes of the canary controller."""
+
+    canary_lease_s: float = Field(default=60.0, gt=0)
+    """How long the controller's lease lasts without renewal; another instance takes over after it."""
+
+    canary_webhook_url: str | None = None
+    """Optional URL called (POST JSON) when a canary rolls back by itself."""
+
+    eval_gates: dict[str, str] = Field(default_factory=dict)
+    """Labels that need a non-regressing eval run before a move or canary: ``{"production": "golden"}``
+    or ``{"summarize_email:production": "emails"}`` (label or prompt:label -> dataset name)."""
+
+    eval_gate_threshold: float = Field(default=0.01, ge=0)
+    """An eval gate refuses a version whose primary-metric delta is below minus this."""
+
+    online_eval_sample: dict[str, float] = Field(default_factory=dict)
+    """Share of live traces scored by the online evaluators, per prompt: ``{"greet": 0.5, "*": 0.05}``
+    (``*``: every other prompt). Empty: online evaluation off."""
+
+    online_evaluators: list[str] = Field(default_factory=lambda: ["format", "citations", "abstention"])
+    """Online checks to run (``promptyard.online_evaluators`` entry points)."""
+
     prices_file: Path | None = None
     """Optional JSON file overriding or extending the shipped price table."""
 

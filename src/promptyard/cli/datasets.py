@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.table import Table
@@ -100,6 +100,10 @@ def datasets_from_traces(
     since: Annotated[str, typer.Option("--since", help="First day to read, YYYY-MM-DD (UTC).")],
     name: Annotated[str | None, typer.Option("--name", help="Dataset name (default: <prompt>-traces).")] = None,
     limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most N rows.")] = None,
+    feedback: Annotated[
+        Literal["negative"] | None,
+        typer.Option("--feedback", help="Only traces whose latest feedback is negative (thumbs down, retried...)."),
+    ] = None,
 ) -> None:
     """Turn production traces of a prompt into a dataset (answers become reference answers)."""
     from promptyard.evals.from_traces import items_from_traces
@@ -113,8 +117,14 @@ def datasets_from_traces(
     prompt_name, _, version = prompt.partition("@")
     rt = runtime()
     reader = TraceReader(trace_dir(rt.settings.home))
+    negative = rt.experiments.feedback_store.negative_trace_ids() if feedback == "negative" else None
     selection = items_from_traces(
-        reader.iter_days(since=day.date()), prompt=prompt_name, since=day, version=version or None, limit=limit
+        reader.iter_days(since=day.date()),
+        prompt=prompt_name,
+        since=day,
+        version=version or None,
+        limit=limit,
+        negative=negative,
     )
     for reason, count in sorted(selection.skipped.items()):
         err_console.print(f"[yellow]skipped[/] {count} trace(s): {reason}")
@@ -124,7 +134,10 @@ def datasets_from_traces(
         raise fail(f"no usable traces of {prompt_name!r} since {since} ({selection.considered} considered)")
     dataset = name or f"{prompt_name.replace('_', '-')}-traces"
     added = rt.evals.datasets.add_items(
-        dataset, selection.items, actor=rt.settings.resolved_actor, source=f"traces:{prompt}:since={since}"
+        dataset,
+        selection.items,
+        actor=rt.settings.resolved_actor,
+        source=f"traces:{prompt}:since={since}" + (":feedback=negative" if negative is not None else ""),
     )
     verb = "added" if added.created else "unchanged"
     console.print(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from promptyard.cli import admin, datasets, evals, rag, traces
+from promptyard.cli import admin, canary, datasets, evals, experiments, rag, traces
 from promptyard.cli.demo import demo
 from promptyard.cli.doctor import doctor
 from promptyard.cli.prompts import prompts_app
@@ -31,6 +31,8 @@ app.add_typer(evals.batch_app, name="batch")
 app.command("ingest")(rag.ingest)
 app.command("ask")(rag.ask)
 app.add_typer(rag.corpora_app, name="corpora")
+app.add_typer(experiments.app, name="experiments")
+app.add_typer(canary.app, name="canary")
 
 if __name__ == "__main__":  # pragma: no cover
     app()

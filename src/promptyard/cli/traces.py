@@ -9,11 +9,13 @@ from typing import Annotated, Any
 
 import typer
 from rich.columns import Columns
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
 from promptyard.cli.common import cli_errors, console, err_console, runtime
 from promptyard.errors import InvalidInput
+from promptyard.experiments.feedback import Feedback
 from promptyard.runtime import Runtime
 from promptyard.tracing.files import trace_dir
 from promptyard.tracing.model import Trace
@@ -78,6 +80,8 @@ def _trace_panels(t: Trace) -> list[Panel]:
         rows.append(("chunks", ", ".join(t.context_chunk_ids) or "–"))
     if t.parent_id:
         rows.append(("parent", t.parent_id))
+    if t.experiment:
+        rows.append(("experiment", f"{t.experiment} · arm {t.experiment_arm} · unit {t.experiment_unit or '(random)'}"))
     for label, value in rows:
         head.add_row(f"[bold]{label}[/]", str(value))
     panels = [Panel(head, title=f"trace {t.trace_id}", title_align="left")]
@@ -95,15 +99,38 @@ def show(
     trace_id: Annotated[str, typer.Argument(help="The trace id (from a response or 'traces grep').")],
     as_json: AsJson = False,
 ) -> None:
-    """Print one trace in full."""
-    reader = _reader(runtime())
+    """Print one trace in full, with the feedback it received."""
+    rt = runtime()
+    reader = _reader(rt)
     trace = reader.find(trace_id)
     _warn_skipped(reader)
+    feedback = rt.experiments.feedback(trace.trace_id)
+    scores = rt.experiments.scores(trace.trace_id)
     if as_json:
-        console.print_json(trace.model_dump_json())
+        data = trace.model_dump(mode="json") | {"feedback": [f.model_dump(mode="json") for f in feedback]}
+        data["online_scores"] = scores
+        console.print_json(json.dumps(data))
         return
     for panel in _trace_panels(trace):
         console.print(panel)
+    if scores:
+        line = " · ".join(f"{name} {value:.2f}" for name, value in sorted(scores.items()))
+        console.print(Panel(escape(line), title="online scores", title_align="left"))
+    if feedback:
+        console.print(Panel("\n".join(_feedback_line(f) for f in feedback), title="feedback", title_align="left"))
+
+
+def _feedback_line(f: Feedback) -> str:
+    parts = [f"{f.at:%Y-%m-%d %H:%M:%S}"]
+    if f.thumbs:
+        parts.append(f"thumbs {f.thumbs}")
+    if f.rating is not None:
+        parts.append(f"rating {f.rating:g}/5")
+    if f.signals:
+        parts.append("signals " + ", ".join(f.signals))
+    if f.comment:
+        parts.append(repr(f.comment))
+    return escape(" · ".join(parts))
 
 
 @app.command("grep")

@@ -6,6 +6,10 @@ review and edit before trusting it as gold), the documents that were in its cont
 the relevant ids, and tags naming the version, label and source trace. Traces with
 redacted inputs or no answer cannot become rows and are counted, never silently lost;
 repeated identical inputs keep only the latest trace.
+
+``negative`` (from ``--feedback negative``) keeps only traces whose latest feedback was
+negative: their answers were judged bad, so they go to ``metadata.rejected_answer`` and
+the row has no reference answer (write the right one in before scoring against it).
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ def items_from_traces(
     since: datetime | None = None,
     version: str | None = None,
     limit: int | None = None,
+    negative: set[str] | None = None,
 ) -> TraceSelection:
     """Dataset items from the traces of ``prompt`` (optionally one version) at or after ``since``."""
     selection = TraceSelection()
@@ -69,6 +74,8 @@ def items_from_traces(
         if since is not None and trace.timestamp < since:
             continue
         if version is not None and trace.prompt_version != version:
+            continue
+        if negative is not None and trace.trace_id not in negative:
             continue
         selection.considered += 1
         if trace.status != "ok":
@@ -86,13 +93,17 @@ def items_from_traces(
             tags.append(f"version:{trace.prompt_version}")
         if trace.prompt_label:
             tags.append(f"label:{trace.prompt_label}")
+        metadata = {"trace_id": trace.trace_id, "timestamp": trace.timestamp.isoformat(), "model": trace.model}
+        if negative is not None:
+            tags.append("feedback:negative")
+            metadata["rejected_answer"] = trace.answer
         item = DatasetItem(
             item_id=trace.trace_id,
             inputs=dict(trace.inputs),
-            expected=[trace.answer],
+            expected=[] if negative is not None else [trace.answer],
             expected_doc_ids=_context_doc_ids(trace),
             tags=tags,
-            metadata={"trace_id": trace.trace_id, "timestamp": trace.timestamp.isoformat(), "model": trace.model},
+            metadata=metadata,
         )
         previous = latest.get(key)
         if previous is not None:

@@ -23,6 +23,8 @@ class CallContext(BaseModel):
     """Unset: ``PROMPTYARD_PROJECT``."""
     api_key_id: str | None = None
     end_user: str | None = None
+    session: str | None = None
+    """The end user's session (a split with ``--unit session`` hashes it)."""
     tenant: str | None = None
     """Part of the answer-cache key: tenants never share cached answers."""
     bypass_cache: bool = False

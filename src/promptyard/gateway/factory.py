@@ -52,6 +52,7 @@ def build_gateway(runtime: Runtime) -> Gateway:
         providers=runtime.providers,
         settings=settings,
         prompts=runtime.registry,
+        splits=runtime.experiments.splits,
         cache=create_cache(settings),
         limiter=create_limiter(settings),
         budget=budget,

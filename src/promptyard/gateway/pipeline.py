@@ -2,7 +2,8 @@
 
 For every call, prompt (``run``) or raw chat (``chat``), streaming or not:
 
-1. resolve the prompt (name plus version or label; served from the registry's memory cache)
+1. resolve the prompt (name plus version or label; served from the registry's memory cache;
+   a split on the label picks the version per unit, see ``experiments/splits.py``)
 2. validate and sanitize the variables
 3. render (stable prefix first, cache breakpoints marked)
 4. answer-cache lookup (a fresh hit answers here)
@@ -31,6 +32,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from promptyard.errors import ConfigError, RateLimited, RateLimitExceeded
+from promptyard.experiments.model import Assignment
 from promptyard.gateway.base import CallContext, ChatCall, GatewayAPI, GatewayResult, GatewayStream, PromptCall
 from promptyard.gateway.budget import BudgetTracker
 from promptyard.gateway.caches.base import AnswerCache, CachedAnswer
@@ -56,6 +58,12 @@ class PromptSource(Protocol):
     """Resolves a prompt reference (``PromptRegistry.resolve``)."""
 
     def resolve(self, name: str, *, version: str | None = None, label: str | None = None) -> PromptSpec: ...
+
+
+class SplitSource(Protocol):
+    """Weighted splits on labels (``experiments.splits.SplitTable``): the arm for a call, or None."""
+
+    def assign(self, name: str, label: str, ctx: CallContext) -> Assignment | None: ...
 
 
 class Rendered(Protocol):
@@ -86,6 +94,7 @@ class Gateway:
         providers: ProviderSource,
         settings: Settings | None = None,
         prompts: PromptSource | None = None,
+        splits: SplitSource | None = None,
         render: RenderFn | None = None,
         cache: AnswerCache | None = None,
         limiter: RateLimiter | None = None,
@@ -102,6 +111,7 @@ class Gateway:
         self.stats = stats or GatewayStats()
         self.providers = providers
         self.prompts = prompts
+        self.splits = splits
         if render is None:
             from promptyard.prompts.render import render_prompt
 
@@ -194,7 +204,13 @@ class Gateway:
         rec.inputs, rec.corpus_version = dict(call.variables), call.corpus_version
         if self.prompts is None:
             raise ConfigError("this gateway has no prompt registry", hint="build it with runtime.gateway")
-        spec = self.prompts.resolve(call.name, version=call.version, label=call.label)
+        version, label = call.version, call.label
+        if label is not None and self.splits is not None:  # a split on the label picks the version
+            arm = self.splits.assign(call.name, label, call.context)
+            if arm is not None:
+                rec.experiment, rec.experiment_arm, rec.experiment_unit = arm.experiment, arm.version, arm.unit
+                version, label = arm.version, None
+        spec = self.prompts.resolve(call.name, version=version, label=label)
         rec.prompt_version = spec.version
         rendered = self._render(spec, call.variables)
         plan = self.planner.plan_prompt(call, spec, rendered.messages, rendered.cache_marks, rendered.variables)

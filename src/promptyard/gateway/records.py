@@ -42,6 +42,9 @@ class CallRecord:
     prompt_label: str | None = None
     inputs: dict[str, Any] | None = None
     corpus_version: int | None = None
+    experiment: str | None = None
+    experiment_arm: str | None = None
+    experiment_unit: str | None = None
     state: CallState = field(default_factory=CallState)
     generated: Generated | None = None
     cache_hit: bool = False
@@ -109,6 +112,9 @@ def build_trace(rec: CallRecord, status: TraceStatus, error: BaseException | Non
         prompt_name=rec.prompt_name,
         prompt_version=plan.prompt_version if plan is not None else rec.prompt_version,
         prompt_label=rec.prompt_label,
+        experiment=rec.experiment,
+        experiment_arm=rec.experiment_arm,
+        experiment_unit=rec.experiment_unit,
         inputs=rec.inputs,
         prompt_chars=prompt_chars,
         prompt_tokens_estimate=prompt_chars // 4 if plan is not None else None,

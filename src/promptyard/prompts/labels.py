@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from promptyard.errors import InvalidInput, ReviewError, StoreError
-from promptyard.prompts.records import LabelAction, LabelEvent
+from promptyard.prompts.records import MOVE_ACTIONS, LabelAction, LabelEvent
 from promptyard.prompts.refs import label_not_found, version_not_found
 from promptyard.settings import Settings
 from promptyard.store.base import utcnow
@@ -192,7 +192,7 @@ def previous(name: str, label: str) -> TargetFn:
             raise label_not_found(s, name, label)
         last = s.scalar(
             select(LabelEventRow)
-            .where(LabelEventRow.name == name, LabelEventRow.label == label)
+            .where(LabelEventRow.name == name, LabelEventRow.label == label, LabelEventRow.action.in_(MOVE_ACTIONS))
             .order_by(LabelEventRow.id.desc())
             .limit(1)
         )

@@ -16,7 +16,9 @@ from promptyard.errors import InvalidInput
 from promptyard.prompts.model import PromptSpec
 
 ReviewStatus = Literal["draft", "in_review", "approved", "released"]
-LabelAction = Literal["set", "rollback", "release"]
+LabelAction = Literal["set", "rollback", "release", "promote", "split", "split_end", "canary_step", "canary_rollback"]
+#: Actions that move the label row; the others (splits, canary steps) only annotate the audit log.
+MOVE_ACTIONS: tuple[LabelAction, ...] = ("set", "rollback", "release", "promote")
 
 
 def _as_utc(value: datetime) -> datetime:

@@ -25,6 +25,7 @@ from promptyard.errors import InvalidInput
 from promptyard.prompts.labels import LabelMove, move_label, previous, to
 from promptyard.prompts.model import PromptSpec
 from promptyard.prompts.records import (
+    LabelAction,
     LabelEvent,
     LabelInfo,
     PromptSummary,
@@ -48,9 +49,21 @@ from promptyard.settings import Settings
 from promptyard.store.db import Database
 from promptyard.store.tables.registry import LabelEventRow, PromptLabelRow, PromptVersionRow, ReviewEventRow
 
+#: Called before a label moves: (prompt, label, to_version, current_version, action); raises to refuse.
+LabelGate = Callable[[str, str, str, str | None, LabelAction], None]
+
 
 class PromptRegistry:
-    def __init__(self, db: Database, settings: Settings, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        gate: LabelGate | None = None,
+    ) -> None:
+        self.gate = gate
+        """Checks before a move (``experiments/gates.py``: no hand moves under a split, eval gates)."""
         self._db = db
         self._settings = settings
         self._clock = clock
@@ -180,16 +193,26 @@ class PromptRegistry:
         return self.get(name, version).spec
 
     # ---- label moves ------------------------------------------------------------
-    def set_label(self, name: str, label: str, version: str, *, actor: str, reason: str | None = None) -> LabelMove:
+    def set_label(
+        self,
+        name: str,
+        label: str,
+        version: str,
+        *,
+        actor: str,
+        reason: str | None = None,
+        action: LabelAction = "set",
+    ) -> LabelMove:
         """Point ``label`` at ``version`` (the release). Records who, when, from, to and why."""
         check_label_name(label)
+        self._check_gate(name, label, version, action)
         move = move_label(
             self._db,
             self._settings,
             name=name,
             label=label,
             target=to(version),
-            action="set",
+            action=action,
             actor=actor,
             reason=reason,
         )
@@ -226,6 +249,7 @@ class PromptRegistry:
     ) -> LabelMove:
         """Point ``label`` at an approved (or released) version and mark it released."""
         check_label_name(label)
+        self._check_gate(name, label, version, "release")
         move = move_label(
             self._db,
             self._settings,
@@ -278,6 +302,14 @@ class PromptRegistry:
         with self._db.session() as s:
             ensure_prompt(s, name)
             return known_labels(s, name)
+
+    def _check_gate(self, name: str, label: str, version: str, action: LabelAction) -> None:
+        if self.gate is None:
+            return
+        with self._db.session() as s:
+            row = s.get(PromptLabelRow, (name, label))
+            current = row.version if row is not None else None
+        self.gate(name, label, version, current, action)
 
     def clear_cache(self) -> None:
         """Forget cached specs and label targets (tests, or after restoring a database)."""

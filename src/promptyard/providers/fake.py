@@ -6,6 +6,7 @@
     fake.script(rate_limited(retry_after=2), reply("hello"))     # next two calls
     fake.script(unavailable(529), model="primary")              # only for model "primary"
     fake.default = echo()                                       # after the script runs out
+    fake.fail_share(0.2, model="candidate")                     # every 5th call of a model fails
 
 Steps are consumed one per call (``complete`` or ``stream``): the model's own script
 first, then the shared one, then :attr:`FakeProvider.default` (which echoes the last user
@@ -141,6 +142,7 @@ class FakeProvider:
         self.cancelled = 0
         """Calls abandoned by their caller while in progress (``hang`` steps, cancelled streams)."""
         self.closed = False
+        self._failing: dict[str | None, tuple[float, Step]] = {}
 
     @property
     def calls(self) -> int:
@@ -152,7 +154,18 @@ class FakeProvider:
         queue.extend(steps)
         return self
 
+    def fail_share(self, share: float, step: Step | None = None, *, model: str | None = None) -> FakeProvider:
+        """From now on a ``share`` of the calls (of ``model`` only, when given) fail, evenly spread:
+        0.2 fails the 5th, 10th, 15th... call. ``step`` is the failure (default ``unavailable(503)``).
+        Scripted steps still come first; ``share=0`` stops the failures."""
+        if share <= 0:
+            self._failing.pop(model, None)
+        else:
+            self._failing[model] = (min(share, 1.0), step or unavailable())
+        return self
+
     def reset(self) -> None:
+        self._failing.clear()
         self._shared.clear()
         self._by_model.clear()
         self.requests.clear()
@@ -167,6 +180,12 @@ class FakeProvider:
             return own.popleft()
         if self._shared:
             return self._shared.popleft()
+        failing = self._failing.get(request.model) or self._failing.get(None)
+        if failing is not None:
+            share, step = failing
+            k = self.calls_by_model[request.model] if request.model in self._failing else self.calls
+            if int(k * share) > int((k - 1) * share):
+                return step
         return self.default
 
     # ---- protocol ------------------------------------------------------------------

@@ -11,7 +11,10 @@ from promptyard import __version__
 from promptyard.runtime import Runtime
 from promptyard.server import errors
 from promptyard.server.routers import admin as admin_router
-from promptyard.server.routers import health, openai_compat, run, workspace, workspace_actions
+from promptyard.server.routers import admin_experiments, health, openai_compat, run, workspace, workspace_actions
+from promptyard.server.routers import canaries as canaries_router
+from promptyard.server.routers import experiments as experiments_router
+from promptyard.server.routers import feedback as feedback_router
 from promptyard.server.routers import keys as keys_router
 from promptyard.server.routers import metrics as metrics_router
 from promptyard.server.routers import prompts as prompts_router
@@ -24,7 +27,14 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         _ = rt.db  # migrations run on start
+        stop_canaries = None
+        if rt.settings.canary_controller:
+            from promptyard.experiments.canary_controller import start_controller
+
+            stop_canaries = start_controller(rt)
         yield
+        if stop_canaries is not None:
+            await stop_canaries()
         await rt.aclose()
 
     app = FastAPI(title="promptyard", version=__version__, lifespan=lifespan)
@@ -41,4 +51,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(rag_router.router)
     app.include_router(workspace.router)
     app.include_router(workspace_actions.router)
+    app.include_router(feedback_router.router)
+    app.include_router(experiments_router.router)
+    app.include_router(canaries_router.router)
+    app.include_router(admin_experiments.router)
     return app

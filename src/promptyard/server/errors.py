@@ -28,6 +28,8 @@ STATUS: dict[type[e.PromptyardError], int] = {
     e.RenderError: 422,
     e.VariableValidationError: 422,
     e.InvalidInput: 422,
+    e.ExperimentError: 409,
+    e.EvalGateRefused: 409,
     e.UnknownModel: 400,
     e.RateLimited: 429,
     e.ProviderUnavailable: 503,

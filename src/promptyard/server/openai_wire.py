@@ -85,6 +85,8 @@ class PromptyardExtras(BaseModel):
     """Template variables for ``prompt:NAME@LABEL`` models."""
     end_user: str | None = None
     """Who the end user is (rate limits, traces). Falls back to OpenAI's ``user``."""
+    session: str | None = None
+    """The end user's session (splits with ``--unit session`` assign by it)."""
     bypass_cache: bool = False
     """Skip the answer cache for this request (the answer is still stored)."""
     tenant: str | None = None
@@ -125,6 +127,7 @@ class ChatCompletionRequest(_Loose):
         return CallContext(
             api_key_id=api_key_id,
             end_user=extras.end_user or self.user,
+            session=extras.session,
             tenant=extras.tenant,
             bypass_cache=extras.bypass_cache,
         )

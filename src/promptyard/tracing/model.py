@@ -72,8 +72,12 @@ class Trace(BaseModel):
     prompt_name: str | None = None
     prompt_version: str | None = None
     prompt_label: str | None = None
+    experiment: str | None = None
+    """The experiment or canary that chose the version (a split on the label)."""
     experiment_arm: str | None = None
-    """Reserved for A/B tests."""
+    """The arm (a version) the split assigned."""
+    experiment_unit: str | None = None
+    """The unit id the assignment hashed (end user, session or API key); None: random."""
     inputs: dict[str, Any] | None = None
     """Variables as given (redacted per ``PROMPTYARD_TRACE_REDACT``)."""
     query: str | None = None

@@ -101,6 +101,8 @@ def summary_row(trace: Trace) -> dict[str, Any]:
         "ttft_ms": trace.latency.ttft_ms,
         "error_type": _clip(trace.error_type, 100),
         "error_message": trace.error_message,
+        "experiment": _clip(trace.experiment, 100),
+        "experiment_unit": _clip(trace.experiment_unit, 200),
     }
 
 

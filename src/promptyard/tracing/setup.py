@@ -10,14 +10,14 @@ cache hits, retries, ...), but not the per-model token, cost and latency series.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from promptyard import plugins
 from promptyard.settings import Settings
 from promptyard.store.db import Database
 from promptyard.tracing.base import TraceSink
 from promptyard.tracing.metrics import Metrics
-from promptyard.tracing.model import NullRecorder
+from promptyard.tracing.model import NullRecorder, Trace
 from promptyard.tracing.writer import TraceWriter
 
 GROUP = "promptyard.trace_sinks"
@@ -56,8 +56,17 @@ def build_writer(settings: Settings, db: Callable[[], Database], metrics: Metric
         batch_size=settings.trace_batch_size,
         flush_interval_s=settings.trace_flush_interval_s,
         redact_mode=settings.trace_redact,
-        observers=[metrics.observe] if metrics is not None else [],
+        observers=[*([metrics.observe] if metrics is not None else []), *_online(settings, db)],
     )
     if metrics is not None:
         metrics.watch(writer)
     return writer
+
+
+def _online(settings: Settings, db: Callable[[], Database]) -> list[Callable[[Sequence[Trace]], None]]:
+    """The online evaluators' observer, when ``PROMPTYARD_ONLINE_EVAL_SAMPLE`` is set."""
+    if not settings.online_eval_sample:
+        return []
+    from promptyard.evals.online.scorer import OnlineScorer
+
+    return [OnlineScorer(settings, db).observe]

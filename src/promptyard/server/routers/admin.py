@@ -230,6 +230,7 @@ def trace_page(request: Request, trace_id: TraceId) -> Response:
     raw = trace.model_dump_json(indent=2) if trace is not None else summary.model_dump_json(indent=2)  # type: ignore[union-attr]
     messages, render_note = rendered_messages(rt, trace) if trace is not None else ([], None)
     documents, documents_note = retrieved_documents(rt, trace) if trace is not None else ([], None)
+    feedback, scores = rt.experiments.feedback(trace_id), rt.experiments.scores(trace_id)
     return _html(
         render(
             "trace.html",
@@ -242,6 +243,8 @@ def trace_page(request: Request, trace_id: TraceId) -> Response:
             render_note=render_note,
             documents=documents,
             documents_note=documents_note,
+            feedback=feedback,
+            scores=scores,
             key=auth,
             active="traces",
         )

@@ -46,6 +46,10 @@ class RunRequest(BaseModel):
     variables: dict[str, Any] = Field(default_factory=dict)
     stream: bool = False
     end_user: str | None = None
+    user: str | None = None
+    """OpenAI's name for ``end_user`` (used when ``end_user`` is unset)."""
+    session: str | None = None
+    """The end user's session id (splits with ``--unit session`` assign by it)."""
     bypass_cache: bool = False
     tenant: str | None = None
     corpus_version: int | None = None
@@ -69,7 +73,8 @@ class RunRequest(BaseModel):
             max_tokens=self.max_tokens,
             context=CallContext(
                 api_key_id=api_key_id,
-                end_user=self.end_user,
+                end_user=self.end_user or self.user,
+                session=self.session,
                 tenant=self.tenant,
                 bypass_cache=self.bypass_cache,
             ),

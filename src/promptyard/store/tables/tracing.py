@@ -27,6 +27,7 @@ class TraceRow(Base):
         Index("ix_traces_model_ts", "model", "ts"),
         Index("ix_traces_day", "day"),
         Index("ix_traces_parent_id", "parent_id"),
+        Index("ix_traces_experiment", "experiment"),
     )
 
     trace_id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -61,6 +62,8 @@ class TraceRow(Base):
     ttft_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
     error_type: Mapped[str | None] = mapped_column(String(100), nullable=True)
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    experiment: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    experiment_unit: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class TraceDailyRow(Base):
