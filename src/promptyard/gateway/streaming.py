@@ -66,6 +66,7 @@ async def stream_events(
     parts: list[str] = []
     usage: Usage | None = None
     try:
+        await gw.guards.before_stream(rec.guard_run, plan)
         key = plan.cache_key
         if key is not None and gw.cache is not None:
             cached = await gw.cache_get(key)
