@@ -2,10 +2,14 @@
 
     .venv/bin/python tools/train_injection_head.py [--data ../shared/data/injection]
 
-Data: ``deepset_train.jsonl`` only (the training split), cut once into a fixed stratified
-80/20 split (seed 0): the head is fitted on the 80% and its threshold chosen on out-of-fold
-scores of those same 80% (5 folds) for FPR <= 0.03; the 20% is never seen here and is what
-``bench/guards.py`` reports on. Writes ``src/promptyard/guards/injection_head.json``.
+Data: ``deepset_train.jsonl`` (the training split), cut once into a fixed stratified 80/20
+split (seed 0), plus ``tools/injection_hard_negatives.jsonl``: 89 benign prompts written for
+this project that use trigger words ("ignore a file in git", "bypass capacitor", "act as a
+travel guide"), because deepset's benign rows have none and a head trained on them alone
+learns the words, not the attack (52% false positives on NotInject). The head is fitted on
+the 80% plus those, and its threshold chosen on their out-of-fold scores (5 folds) for
+FPR <= 0.03; the 20% is never seen here and is what ``bench/guards.py`` reports on. NotInject
+is never used for training or thresholds. Writes ``src/promptyard/guards/injection_head.json``.
 """
 
 from __future__ import annotations
@@ -80,6 +84,13 @@ def threshold_at(scores: F, y: F, fpr: float) -> float:
     return float(neg[allowed] + 1e-6) if allowed < len(neg) else 0.0
 
 
+HARD_NEGATIVES = ROOT / "tools" / "injection_hard_negatives.jsonl"
+
+
+def hard_negatives() -> list[str]:
+    return [json.loads(line)["text"] for line in HARD_NEGATIVES.read_text().splitlines() if line.strip()]
+
+
 def load(data: Path) -> tuple[list[str], list[int]]:
     rows = [json.loads(line) for line in (data / "deepset_train.jsonl").read_text().splitlines() if line.strip()]
     return [r["text"] for r in rows], [int(r["label"]) for r in rows]
@@ -105,14 +116,16 @@ def main() -> None:
     args = parser.parse_args()
     texts, labels = load(args.data)
     train, _dev = split(labels)
-    x = embed([texts[i] for i in train])
-    y = np.asarray([labels[i] for i in train], dtype=np.float64)
+    extra = hard_negatives()
+    x = embed([texts[i] for i in train] + extra)
+    y = np.asarray([labels[i] for i in train] + [0] * len(extra), dtype=np.float64)
     scores = oof_scores(x, y)
     threshold = threshold_at(scores, y, TARGET_FPR)
     w, b = fit(x, y)
     OUT.write_text(json.dumps({
         "model": "sentence-transformers/all-MiniLM-L6-v2 (onnx-int8, mean of 200-token windows)",
-        "trained_on": f"deepset_train.jsonl stratified 80% (seed 0): {len(train)} rows, {int(y.sum())} attacks",
+        "trained_on": f"deepset_train.jsonl stratified 80% (seed 0): {len(train)} rows, {int(y.sum())} attacks; "
+        f"{len(extra)} hand-written hard negatives",
         "l2": L2, "threshold": round(threshold, 6), "threshold_rule": f"out-of-fold FPR <= {TARGET_FPR} on the 80%",
         "bias": b, "weights": [round(float(v), 6) for v in w],
     }, indent=0))  # fmt: skip
