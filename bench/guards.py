@@ -26,7 +26,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("train_head", ROOT / "tools" / "train_injection_head.py")
-assert spec is not None and spec.loader is not None
+assert spec is not None
+assert spec.loader is not None
 train_head = importlib.util.module_from_spec(spec)
 sys.modules["train_head"] = train_head
 spec.loader.exec_module(train_head)

@@ -47,7 +47,9 @@ async def test_pii_reaches_the_provider_as_placeholders_and_is_restored_for_the_
 
     trace = recorder.traces[-1]
     raw = trace.model_dump_json()
-    assert EMAIL not in raw and CARD not in raw and "Babbage" not in raw
+    assert EMAIL not in raw
+    assert CARD not in raw
+    assert "Babbage" not in raw
     assert trace.inputs == {"who": "Mr. <PERSON_1>, email <EMAIL_1>, card <CREDIT_CARD_1>"}
     assert trace.answer == "Dear <PERSON_1>, we will email <EMAIL_1> about card <CREDIT_CARD_1>."
     (verdict,) = [v for v in trace.guards if v.guard == "pii"]
@@ -61,7 +63,8 @@ async def test_without_restore_the_caller_gets_placeholders(
     guarded(prompts, {"input": [{"name": "pii", "action": "redact", "options": {"ner": False}}]})
     fake.script(echo())
     result = await gateway.run(call(f"mail {EMAIL}"))
-    assert EMAIL not in result.text and "<EMAIL_1>" in result.text
+    assert EMAIL not in result.text
+    assert "<EMAIL_1>" in result.text
 
 
 async def test_injection_block_is_a_400_naming_the_guard_and_the_provider_is_never_called(
@@ -79,7 +82,8 @@ async def test_injection_block_is_a_400_naming_the_guard_and_the_provider_is_nev
     body = error_body(exc)["error"]
     assert (body["code"], body["guard"]) == ("guard_blocked", "injection")
     trace = recorder.traces[-1]
-    assert trace.status == "error" and trace.error_type == "guard_blocked"
+    assert trace.status == "error"
+    assert trace.error_type == "guard_blocked"
     (verdict,) = trace.guards
     assert verdict.score == 1.0
     span = verdict.spans[0]
@@ -154,7 +158,8 @@ async def test_a_failing_guard_applies_on_error_and_is_counted(
     fake.script(reply("Hello"))
     assert (await gateway.run(call("Ada"))).text == "Hello"  # on_error flag: through, recorded, counted
     (verdict,) = recorder.traces[-1].guards
-    assert verdict.outcome == "error" and "model file missing" in (verdict.error or "")
+    assert verdict.outcome == "error"
+    assert "model file missing" in (verdict.error or "")
     assert gateway.guards.runner.stats.errors == 1
 
     guarded(prompts, {"input": [{"name": "exploding", "on_error": "block"}]})
