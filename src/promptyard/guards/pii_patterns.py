@@ -111,6 +111,8 @@ def _phones(text: str) -> Iterator[Found]:
             continue  # a date
         if re.fullmatch(r"\d+", value) and not value.startswith("+") and len(digits) < 10:
             continue  # a bare number
+        if re.fullmatch(r"\d{3}-\d{2}-\d{4}", value):
+            continue  # SSN-shaped (an invalid SSN is not a phone number either)
         yield m.start(), m.end(), "PHONE"
 
 
