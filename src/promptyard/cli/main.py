@@ -7,6 +7,7 @@ import typer
 from promptyard.cli import admin, datasets, evals, rag, traces
 from promptyard.cli.demo import demo
 from promptyard.cli.doctor import doctor
+from promptyard.cli.guard import guard_app
 from promptyard.cli.prompts import prompts_app
 from promptyard.cli.run import run_command
 
@@ -31,6 +32,7 @@ app.add_typer(evals.batch_app, name="batch")
 app.command("ingest")(rag.ingest)
 app.command("ask")(rag.ask)
 app.add_typer(rag.corpora_app, name="corpora")
+app.add_typer(guard_app, name="guard")
 
 if __name__ == "__main__":  # pragma: no cover
     app()

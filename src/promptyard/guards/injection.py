@@ -38,9 +38,13 @@ class InjectionGuard:
         """A verdict of 1.0 when an attack phrase is in any view of the text, else None."""
         spans: list[Span] = []
         kinds: list[str] = []
+        seen: set[tuple[int, int]] = set()
         for view in views(text):
             for start, end, lang in phrases.find(view.text):
                 s, e = view.original(start, end, len(text))
+                if (s, e) in seen:
+                    continue
+                seen.add((s, e))
                 spans.append(Span(start=s, end=e, label=f"phrase:{lang}"))
                 if view.kind != "normalized" or view.text[start:end] != text[s:e]:
                     kinds.append(view.kind)

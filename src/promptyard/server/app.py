@@ -11,6 +11,7 @@ from promptyard import __version__
 from promptyard.runtime import Runtime
 from promptyard.server import errors
 from promptyard.server.routers import admin as admin_router
+from promptyard.server.routers import guards as guards_router
 from promptyard.server.routers import health, openai_compat, run
 from promptyard.server.routers import keys as keys_router
 from promptyard.server.routers import metrics as metrics_router
@@ -39,4 +40,5 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(admin_router.router)
     app.include_router(metrics_router.router)
     app.include_router(rag_router.router)
+    app.include_router(guards_router.router)
     return app
