@@ -40,7 +40,7 @@ from promptyard.guards.pii import PIIGuard  # noqa: E402
 from promptyard.guards.topics import TopicsGuard  # noqa: E402
 
 GOLD_TO_OURS = {
-    "PERSON": "PERSON", "LOCATION": "LOCATION", "ADDRESS": "LOCATION", "ORGANIZATION": "ORGANIZATION",
+    "PERSON": "PERSON", "LOCATION": "LOCATION", "ADDRESS": "ADDRESS", "ORGANIZATION": "ORGANIZATION",
     "PHONE_NUMBER": "PHONE", "CREDIT_CARD": "CREDIT_CARD", "EMAIL_ADDRESS": "EMAIL", "US_SSN": "SSN",
     "IP_ADDRESS": "IP", "IBAN_CODE": "IBAN",
 }  # fmt: skip

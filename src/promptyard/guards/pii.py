@@ -15,7 +15,7 @@ from promptyard.guards import ner as ner_mod
 from promptyard.guards import pii_patterns
 from promptyard.guards.base import Action, GuardSpec, OutputContext, Span, Verdict
 
-ALL = ("EMAIL", "PHONE", "CREDIT_CARD", "IBAN", "SSN", "IP", "SECRET", "PERSON", "LOCATION", "ORGANIZATION")
+ALL = ("EMAIL", "PHONE", "ADDRESS", "CREDIT_CARD", "IBAN", "SSN", "IP", "SECRET", "PERSON", "LOCATION", "ORGANIZATION")
 
 
 class PIIGuard:

@@ -1,6 +1,6 @@
 """Structured PII found by pattern and confirmed by validator: no model needed.
 
-Labels: EMAIL, PHONE, CREDIT_CARD (Luhn), IBAN (ISO 7064 mod 97), SSN (US, with the
+Labels: EMAIL, PHONE, ADDRESS (street lines: number + street word, "Nassaustraat 12", "Apt. 5"), CREDIT_CARD (Luhn), IBAN (ISO 7064 mod 97), SSN (US, with the
 SSA's impossible areas excluded), IP (v4 octets checked, v6), SECRET (API keys and tokens
 by known prefix, plus ``key = value`` assignments of long random-looking values).
 """
@@ -34,6 +34,22 @@ _SECRET_PREFIX = re.compile(
 )
 _SECRET_ASSIGN = re.compile(
     r"(?i)\b(?:api[_-]?key|secret|token|password|passwd|pwd|access[_-]?key|auth)\b[\"']?\s*[:=]\s*[\"']?([^\s\"',;]{8,})"
+)
+
+
+_STREET = (
+    r"(?:street|st|road|rd|avenue|ave|drive|dr|lane|ln|place|pl|boulevard|blvd|way|court|ct|terrace|square|sq|"
+    r"highway|hwy|parkway|pkwy|crescent|close|row|rue|via|calle|avenida|rua|gürtel|gasse|platz|weg|allee|straat|laan|plein)"
+)
+_ADDRESS = re.compile(
+    # "1755 Nelson Mandela Drive", "107 Rue Abdelaziz Thâalbi", "230 Wit Rd"
+    rf"(?i)\b\d{{1,5}}[a-z]?\s+(?:[^\W\d_][\w'.-]*\s+){{0,3}}?{_STREET}\b\.?(?:\s+[^\W\d_][\w'-]+){{0,3}}?"
+    rf"(?:\s+\d{{1,5}})?(?:,?\s+(?:apt|apartment|suite|unit|ste)\.?\s*\d{{1,5}})?"
+    # "Nassaustraat 123", "Ziegelgasse 26", "Auerstrasse 12 Apt. 974"
+    r"|\b[^\W\d_][\w-]*(?:straat|strasse|straße|gasse|weg|laan|plein|platz|gata|gatan|gade|vej|utca|útja|ulica|allee)"
+    r"\s+\d{1,5}[a-z]?\b(?:,?\s+(?:apt|suite|unit)\.?\s*\d{1,5})?"
+    # "Apt. 018", "suite 771"
+    r"|(?i:\b(?:apt|apartment|suite|unit)\.?\s*#?\d{1,5}\b)"
 )
 
 
@@ -116,6 +132,11 @@ def _phones(text: str) -> Iterator[Found]:
         yield m.start(), m.end(), "PHONE"
 
 
+def _addresses(text: str) -> Iterator[Found]:
+    for m in _ADDRESS.finditer(text):
+        yield m.start(), m.end(), "ADDRESS"
+
+
 def _secrets(text: str) -> Iterator[Found]:
     for m in _SECRET_PREFIX.finditer(text):
         yield m.start(), m.end(), "SECRET"
@@ -125,7 +146,16 @@ def _secrets(text: str) -> Iterator[Found]:
             yield m.start(1), m.end(1), "SECRET"
 
 
-DETECTORS: list[Callable[[str], Iterator[Found]]] = [_secrets, _emails, _ibans, _cards, _ssns, _ips, _phones]
+DETECTORS: list[Callable[[str], Iterator[Found]]] = [
+    _secrets,
+    _emails,
+    _ibans,
+    _cards,
+    _ssns,
+    _ips,
+    _addresses,
+    _phones,
+]
 """In priority order: an earlier detector's span wins an overlap."""
 
 
