@@ -78,10 +78,13 @@ class GuardStep:
         self.runner = runner or GuardRunner()
 
     def config_for(self, prompt: GuardsConfig | None, ctx: CallContext) -> GuardsConfig | None:
-        base = self.settings.guards_default or GuardsConfig()
-        config = base.merged(prompt)
-        if ctx.api_key_id and ctx.api_key_id in self.settings.guards_by_key:
-            config = config.merged(self.settings.guards_by_key[ctx.api_key_id])
+        """Default, then the prompt's, then the key's guards; None when there are none (the common, free case)."""
+        by_key = self.settings.guards_by_key
+        key = by_key.get(ctx.api_key_id) if by_key and ctx.api_key_id else None
+        default = self.settings.guards_default
+        if default is None and key is None:
+            return prompt if prompt is not None and prompt.active else None
+        config = (default or GuardsConfig()).merged(prompt).merged(key)
         return config if config.active else None
 
     def start(self, config: GuardsConfig | None) -> GuardRun | None:

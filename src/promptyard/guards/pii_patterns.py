@@ -119,8 +119,10 @@ def _ips(text: str) -> Iterator[Found]:
 
 def _phones(text: str) -> Iterator[Found]:
     for m in _PHONE.finditer(text):
-        digits = re.sub(r"\D", "", m.group(0))
         value = m.group(0)
+        digits = re.sub(r"\D", "", re.sub(r"\s?(?:x|ext\.?)\s?\d{1,5}$", "", value))
+        if re.match(r"\d{4}[-/.]\d{2}[-/.]\d{2}\b", value):
+            continue  # an ISO date (and maybe a time)
         if not 7 <= len(digits) <= 15:
             continue
         if re.fullmatch(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}", value):
