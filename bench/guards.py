@@ -3,7 +3,7 @@
     .venv/bin/python bench/guards.py [--data ../shared/data] [--repeat 50]
 
 - injection: deepset_train's fixed stratified 20% (never seen by the head: tools/train_injection_head.py)
-  and 5-fold cross-validation over the whole file (a head re-fitted per fold, heuristics unchanged);
+  and 5-fold cross-validation over the whole file (a head re-fitted per fold with the hard negatives);
   TPR at the shipped threshold and at FPR <= 0.05 on the ROC; NotInject's false-positive rate.
 - PII: span precision/recall per entity type on presidio-research's generated_small (a predicted
   span is right when it overlaps a gold span of the same type).
@@ -70,8 +70,10 @@ def injection(data: Path) -> dict[str, Any]:
             "dev_tpr": float(at[y[d] == 1].mean()), "dev_fpr": float(at[y[d] == 0].mean()),
             "dev_roc_tpr_at_fpr05": roc_tpr, "dev_roc_fpr": roc_fpr,
         }  # fmt: skip
-    # 5-fold CV over all 546 rows: head re-fitted per fold on the embeddings, threshold from inner OOF
+    # 5-fold CV over all 546 rows: head re-fitted per fold (with the hard negatives, as shipped),
+    # threshold from the inner out-of-fold scores
     x = train_head.embed(texts)
+    x_hn = train_head.embed(train_head.hard_negatives())
     rng = np.random.default_rng(7)
     order = rng.permutation(len(y))
     cv_scores = np.zeros(len(y))
@@ -79,9 +81,10 @@ def injection(data: Path) -> dict[str, Any]:
     for k in range(5):
         test = order[k::5]
         trn = np.setdiff1d(order, test)
-        inner = train_head.oof_scores(x[trn], y[trn])
-        th = train_head.threshold_at(inner, y[trn], train_head.TARGET_FPR)
-        w, b = train_head.fit(x[trn], y[trn])
+        xt, yt = np.vstack([x[trn], x_hn]), np.concatenate([y[trn], np.zeros(len(x_hn))])
+        inner = train_head.oof_scores(xt, yt)
+        th = train_head.threshold_at(inner, yt, train_head.TARGET_FPR)
+        w, b = train_head.fit(xt, yt)
         cv_scores[test] = np.maximum(train_head.predict(x[test], w, b), heur[test])
         cv_hits[test] = cv_scores[test] >= th
     roc_tpr, roc_fpr = tpr_at_fpr(cv_scores, y, 0.05)
