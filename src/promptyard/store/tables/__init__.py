@@ -1,5 +1,5 @@
 """Every table, imported so ``Base.metadata`` is complete (Alembic and tests use it)."""
 
-from promptyard.store.tables import evals, gateway, registry, tracing
+from promptyard.store.tables import evals, gateway, guards, registry, tracing
 
-__all__ = ["evals", "gateway", "registry", "tracing"]
+__all__ = ["evals", "gateway", "guards", "registry", "tracing"]
