@@ -73,7 +73,10 @@ def injection(data: Path) -> dict[str, Any]:
     # 5-fold CV over all 546 rows: head re-fitted per fold (with the hard negatives, as shipped),
     # threshold from the inner out-of-fold scores
     x = train_head.embed(texts)
-    x_hn = train_head.embed(train_head.hard_negatives())
+    parts = train_head.piece_embeddings(texts)
+    hn = train_head.hard_negatives()
+    x_hn = train_head.embed(hn)
+    parts_hn = train_head.piece_embeddings(hn)
     rng = np.random.default_rng(7)
     order = rng.permutation(len(y))
     cv_scores = np.zeros(len(y))
@@ -82,10 +85,11 @@ def injection(data: Path) -> dict[str, Any]:
         test = order[k::5]
         trn = np.setdiff1d(order, test)
         xt, yt = np.vstack([x[trn], x_hn]), np.concatenate([y[trn], np.zeros(len(x_hn))])
-        inner = train_head.oof_scores(xt, yt)
+        inner = train_head.oof_piece_scores(xt, yt, [parts[i] for i in trn] + parts_hn)
         th = train_head.threshold_at(inner, yt, train_head.TARGET_FPR)
         w, b = train_head.fit(xt, yt)
-        cv_scores[test] = np.maximum(train_head.predict(x[test], w, b), heur[test])
+        piece = np.array([train_head.predict(parts[i], w, b).max() for i in test])
+        cv_scores[test] = np.maximum(piece, heur[test])
         cv_hits[test] = cv_scores[test] >= th
     roc_tpr, roc_fpr = tpr_at_fpr(cv_scores, y, 0.05)
     out["cv5"] = {

@@ -7,8 +7,8 @@ split (seed 0), plus ``tools/injection_hard_negatives.jsonl``: 89 benign prompts
 this project that use trigger words ("ignore a file in git", "bypass capacitor", "act as a
 travel guide"), because deepset's benign rows have none and a head trained on them alone
 learns the words, not the attack (52% false positives on NotInject). The head is fitted on
-the 80% plus those, and its threshold chosen on their out-of-fold scores (5 folds) for
-FPR <= 0.03; the 20% is never seen here and is what ``bench/guards.py`` reports on. NotInject
+the 80% plus those (whole texts), and its threshold chosen on their out-of-fold scores (5
+folds), each text scored as the guard scores it (its highest sentence or window), for FPR <= 0.03; the 20% is never seen here and is what ``bench/guards.py`` reports on. NotInject
 is never used for training or thresholds. Writes ``src/promptyard/guards/injection_head.json``.
 """
 
@@ -96,6 +96,39 @@ def load(data: Path) -> tuple[list[str], list[int]]:
     return [r["text"] for r in rows], [int(r["label"]) for r in rows]
 
 
+def _embedder():  # type: ignore[no-untyped-def]
+    from promptyard.rag.embedders.local import create
+    from promptyard.settings import Settings
+
+    return create(Settings())
+
+
+def piece_embeddings(texts: list[str]) -> list[F]:
+    """Per text, the embeddings of the pieces the guard scores (sentences, windows of long ones)."""
+    from promptyard.guards.classifier import pieces
+
+    embedder = _embedder()
+    out = []
+    for text in texts:
+        spans = pieces(embedder, text)
+        out.append(np.asarray(embedder.embed([text[s:e] for s, e in spans], kind="document"), dtype=np.float64))
+    return out
+
+
+def oof_piece_scores(x: F, y: F, parts: list[F], folds: int = 5, seed: int = 1) -> F:
+    """Out-of-fold scores as the guard computes them: the head fitted on whole texts, the highest piece."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(y))
+    scores = np.zeros(len(y))
+    for k in range(folds):
+        test = order[k::folds]
+        train = np.setdiff1d(order, test)
+        w, b = fit(x[train], y[train])
+        for i in test:
+            scores[i] = predict(parts[i], w, b).max()
+    return scores
+
+
 def embed(texts: list[str]) -> F:
     from promptyard.guards.classifier import windows
     from promptyard.rag.embedders.local import create
@@ -117,16 +150,17 @@ def main() -> None:
     texts, labels = load(args.data)
     train, _dev = split(labels)
     extra = hard_negatives()
-    x = embed([texts[i] for i in train] + extra)
+    rows = [texts[i] for i in train] + extra
+    x = embed(rows)
     y = np.asarray([labels[i] for i in train] + [0] * len(extra), dtype=np.float64)
-    scores = oof_scores(x, y)
+    scores = oof_piece_scores(x, y, piece_embeddings(rows))
     threshold = threshold_at(scores, y, TARGET_FPR)
     w, b = fit(x, y)
     OUT.write_text(json.dumps({
         "model": "sentence-transformers/all-MiniLM-L6-v2 (onnx-int8, mean of 200-token windows)",
         "trained_on": f"deepset_train.jsonl stratified 80% (seed 0): {len(train)} rows, {int(y.sum())} attacks; "
         f"{len(extra)} hand-written hard negatives",
-        "l2": L2, "threshold": round(threshold, 6), "threshold_rule": f"out-of-fold FPR <= {TARGET_FPR} on the 80%",
+        "l2": L2, "threshold": round(threshold, 6), "threshold_rule": f"out-of-fold FPR <= {TARGET_FPR} on the 80% + hard negatives, highest piece",
         "bias": b, "weights": [round(float(v), 6) for v in w],
     }, indent=0))  # fmt: skip
     tpr = float((scores[y == 1] >= threshold).mean())

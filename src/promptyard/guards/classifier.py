@@ -2,14 +2,18 @@
 
 The embedder is the project's local ONNX Runtime one (:mod:`promptyard.rag.embedders.local`);
 the head (384 weights and a bias, ``injection_head.json`` beside this file) is trained by
-``tools/train_injection_head.py`` on training data only. Long texts are scored in windows
-of ``WINDOW_TOKENS`` tokens overlapping by ``STRIDE_TOKENS``: the text's score is its
-highest window's, and the span is that window.
+``tools/train_injection_head.py`` on training data only.
+
+A text is scored piece by piece (:func:`pieces`): each sentence on its own (an attack is often
+one sentence appended to a harmless question), and a sentence longer than ``WINDOW_TOKENS``
+tokens in windows overlapping by ``WINDOW_TOKENS - STRIDE_TOKENS``; nothing is truncated. The
+text's score is its highest piece's, and the span is that piece.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass
 from functools import cache
@@ -49,6 +53,33 @@ class Head:
         return out
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|\n+")
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences of ``text`` (a piece of one word joins the next)."""
+    out: list[tuple[int, int]] = []
+    start = 0
+    for m in _SENTENCE_END.finditer(text):
+        if len(text[start : m.start()].split()) >= 2:
+            out.append((start, m.start()))
+            start = m.end()
+    if text[start:].strip():
+        if out and len(text[start:].split()) < 2:
+            out[-1] = (out[-1][0], len(text))
+        else:
+            out.append((start, len(text)))
+    return out or [(0, len(text))]
+
+
+def pieces(embedder: Embedder, text: str) -> list[tuple[int, int]]:
+    """Sentences, and windows of the sentences too long for one (character spans of ``text``)."""
+    out: list[tuple[int, int]] = []
+    for s, e in sentences(text):
+        out.extend((s + a, s + b) for a, b in windows(embedder, text[s:e]))
+    return out
+
+
 def windows(embedder: Embedder, text: str) -> list[tuple[int, int]]:
     """Character spans of overlapping token windows covering all of ``text`` (one span if it is short)."""
     spans = embedder.tokenizer.spans(text)
@@ -76,7 +107,7 @@ class Classifier:
         """The highest window score of ``text`` and that window's character span."""
         if not text.strip():
             return 0.0, (0, 0)
-        spans = windows(self.embedder, text)
+        spans = pieces(self.embedder, text)
         vectors = self.embedder.embed([text[s:e] for s, e in spans], kind="document")
         scores = self.head.scores(vectors)
         best = int(np.argmax(scores))
