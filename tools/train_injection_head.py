@@ -8,8 +8,9 @@ this project that use trigger words ("ignore a file in git", "bypass capacitor",
 travel guide"), because deepset's benign rows have none and a head trained on them alone
 learns the words, not the attack (52% false positives on NotInject). The head is fitted on
 the 80% plus those (whole texts), and its threshold chosen on their out-of-fold scores (5
-folds), each text scored as the guard scores it (its highest sentence or window), for FPR <= 0.03; the 20% is never seen here and is what ``bench/guards.py`` reports on. NotInject
-is never used for training or thresholds. Writes ``src/promptyard/guards/injection_head.json``.
+folds), each text scored as the guard scores it (its highest sentence or window), for
+FPR <= 0.03; the 20% is never seen here and is what ``bench/guards.py`` reports on.
+NotInject is never used for training or thresholds. Writes ``src/promptyard/guards/injection_head.json``.
 """
 
 from __future__ import annotations
@@ -160,7 +161,8 @@ def main() -> None:
         "model": "sentence-transformers/all-MiniLM-L6-v2 (onnx-int8, mean of 200-token windows)",
         "trained_on": f"deepset_train.jsonl stratified 80% (seed 0): {len(train)} rows, {int(y.sum())} attacks; "
         f"{len(extra)} hand-written hard negatives",
-        "l2": L2, "threshold": round(threshold, 6), "threshold_rule": f"out-of-fold FPR <= {TARGET_FPR} on the 80% + hard negatives, highest piece",
+        "l2": L2, "threshold": round(threshold, 6),
+        "threshold_rule": f"out-of-fold FPR <= {TARGET_FPR} on the 80% + hard negatives, highest piece",
         "bias": b, "weights": [round(float(v), 6) for v in w],
     }, indent=0))  # fmt: skip
     tpr = float((scores[y == 1] >= threshold).mean())
