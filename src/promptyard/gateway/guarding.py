@@ -117,8 +117,13 @@ class GuardStep:
         if messages != plan.request.messages:
             plan.request = plan.request.model_copy(update={"messages": messages})
 
+    @staticmethod
+    def holds_stream(run: GuardRun | None) -> bool:
+        """A stream with output guards or placeholders to restore is sent in one piece once checked."""
+        return run is not None and bool(run.config.output or run.restore)
+
     async def before_stream(self, run: GuardRun | None, plan: Plan) -> None:
-        """Streams run every input guard first (no parallel mode); output guards do not apply to streams."""
+        """Streams run every input guard first (no parallel mode)."""
         await self.before(run, plan)
         if run is not None and run.pending:
             pending, run.pending = run.pending, []
