@@ -16,7 +16,6 @@ import json
 import re
 import threading
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any, cast
 
@@ -115,13 +114,17 @@ class Classifier:
 
 
 _lock = threading.Lock()
+_shared: list[Classifier] = []
 
 
-@cache
 def shared_classifier() -> Classifier:
     """One classifier per process, on the local embedder from the settings (loaded on first use)."""
+    if _shared:
+        return _shared[0]
     with _lock:
-        from promptyard.rag.embedders.local import create
-        from promptyard.settings import Settings
+        if not _shared:
+            from promptyard.rag.embedders.local import create
+            from promptyard.settings import Settings
 
-        return Classifier(cast(Embedder, create(Settings())))
+            _shared.append(Classifier(cast(Embedder, create(Settings()))))
+        return _shared[0]

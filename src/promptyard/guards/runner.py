@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
@@ -115,12 +116,14 @@ class GuardRunner:
         self.stats = stats or GuardStats()
         self._guards: dict[str, InputGuard | OutputGuard] = {}
         self._seen: OrderedDict[str, Verdict] = OrderedDict()
+        self._lock = threading.Lock()  # input guards run in worker threads
 
     def guard(self, spec: GuardSpec) -> InputGuard | OutputGuard:
         key = spec.model_dump_json()
-        found = self._guards.get(key)
-        if found is None:
-            found = self._guards[key] = create_guard(spec.name, spec)
+        with self._lock:
+            found = self._guards.get(key)
+            if found is None:
+                found = self._guards[key] = create_guard(spec.name, spec)
         return found
 
     # -- one check -------------------------------------------------------------------
@@ -129,10 +132,11 @@ class GuardRunner:
         key = ""
         if ctx is None:
             key = hashlib.blake2b(f"{spec.model_dump_json()}\0{text}".encode(), digest_size=16).hexdigest()
-            seen = self._seen.get(key)
+            with self._lock:
+                seen = self._seen.get(key)
             if seen is not None:
                 self.stats.cached += 1
-                return seen.model_copy(update={"where": where, "ms": 0.0})
+                return seen.model_copy(update={"where": where, "ms": 0.0}, deep=True)
         t0 = time.perf_counter()
         guard: InputGuard | OutputGuard | None = None
         try:
@@ -157,9 +161,10 @@ class GuardRunner:
         verdict.guard, verdict.where, verdict.action = spec.name, where, spec.action
         verdict.outcome = spec.action if verdict.triggered else "pass"
         if key:
-            self._seen[key] = verdict
-            if len(self._seen) > _SEEN_MAX:
-                self._seen.popitem(last=False)
+            with self._lock:
+                self._seen[key] = verdict.model_copy(deep=True)
+                if len(self._seen) > _SEEN_MAX:
+                    self._seen.popitem(last=False)
         return verdict
 
     def _count(self, verdicts: Iterable[Verdict]) -> None:
