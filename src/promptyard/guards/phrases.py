@@ -37,7 +37,7 @@ _EN = [
     r"\b(?:additional|further|secret|hidden)\s+instructions?\s*[:\-]",
 ]
 _DE = [
-    r"\b(?:ignoriere|ignorier|ignorieren\s+sie|vergiss|vergessen\s+sie|missachte|übergehe)\b[^.\n]{0,50}?\b(?:vorherigen?|vorigen?|bisherigen?|obigen?|alle|alles|vorangegangenen?|anweisungen|aufgaben|befehle|regeln|instruktionen|gesagte)\b",
+    r"\b(?:ignoriere|ignorier|ignorieren\s+sie|vergiss|vergessen\s+sie|missachte|übergehe)\b[^.\n]{0,50}?\b(?:vorherigen?|vorigen?|bisherigen?|obigen?|vorangegangenen?|anweisungen|aufgaben|befehle|regeln|instruktionen|gesagte)\b",
     r"\b(?:neue|nächste)\s+(?:aufgabe|anweisung|anweisungen|befehl)\b\s*(?::|ist|lautet|folgt)",
     r"\b(?:konzentriere|konzentrieren)\s+(?:dich|sie\s+sich)\s+(?:jetzt\s+)?auf\s+(?:deine|ihre|die)\s+neue",
     r"\b(?:zeige?|gib|nenne|verrate|wiederhole)\b[^.\n]{0,30}?\b(?:deinen?|ihren?|den|die)\s+(?:system-?prompt|prompt|anweisungen)\b",
@@ -48,7 +48,7 @@ _DE = [
     r"\baus\s+dem\s+kopf\s+(?:zu\s+)?streichen\b",
     r"\b(?:jetzt|nun)\s+bist\s+du\b",
     r"\babweichend\s+(?:zu|von)\s+(?:den\s+)?(?:vorherigen|bisherigen)\b",
-    r"\bvergiss\s+(?:alles|das\s+alles|alle)\b",
+    r"\bvergiss\s+(?:alles|das\s+alles)\b",
 ]
 _FR = [
     r"\b(?:ignore[zr]?|oublie[zr]?|néglige[zr]?)\b[^.\n]{0,40}?\b(?:instructions|consignes|règles|directives)\b[^.\n]{0,20}?\b(?:précédentes|antérieures|ci-dessus)?",
