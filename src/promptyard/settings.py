@@ -16,7 +16,7 @@ from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from promptyard.errors import ConfigError
-from promptyard.guards.base import GuardsConfig
+from promptyard.guards.base import GuardsConfig, GuardSpec
 
 CacheBackend = Literal["memory", "sqlite", "redis", "none"]
 LimiterBackend = Literal["memory", "redis"]
@@ -292,6 +292,9 @@ class Settings(BaseSettings):
     """Guards for every call (JSON, like a prompt's ``guards:``); a prompt's own guards are added to these."""
     guards_by_key: dict[str, GuardsConfig] = Field(default_factory=dict)
     """Guards per API key id (JSON ``{"key_id": {...}}``), added on top of the default and the prompt's."""
+    guards_ingest: list[GuardSpec] = Field(default_factory=list)
+    """Input guards run on every new or changed chunk at ingest (JSON, e.g. ``["injection"]``): their
+    verdicts are stored, and a retrieved text already checked is not checked again at answer time."""
 
     # ---- derived ------------------------------------------------------------------
     @property

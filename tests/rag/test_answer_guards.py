@@ -67,3 +67,33 @@ async def test_poisoned_document_is_blocked_when_configured(
     gen = next(t for t in recorder.traces if t.prompt_name == "rag_answer")
     assert gen.status == "error"
     assert gen.guards[0].spans
+
+
+async def test_chunks_are_scanned_at_ingest_and_not_again_at_answer_time(
+    rag_runtime: Runtime, fake_llm: FakeProvider, recorder: MemoryRecorder, tmp_path: Path
+) -> None:
+    from promptyard.guards.base import GuardSpec
+
+    rt = rag_runtime
+    rt.settings.guards_ingest = [GuardSpec(name="injection", options={"classifier": False})]
+    runner = rt.gateway.guards.runner
+    docs = tmp_path / "docs2"
+    docs.mkdir()
+    (docs / "note.md").write_text(f"Shipping takes three days. {ATTACK}\n")
+    (docs / "cats.md").write_text("Cats purr when they are content.\n")
+    rt.rag.ingest([docs], "kb2", chunk_tokens=48)
+    assert runner.stats.checks == 2  # one chunk per file, each checked once
+    assert runner.stats.flagged == 1
+    stored = rt.db.engine.connect().exec_driver_sql("SELECT guard, verdict FROM guard_verdicts").all()
+    assert len(stored) == 2
+    assert any('"triggered":true' in v for _, v in stored)
+
+    _guarded_rag_prompt(rt, "flag")
+    runner._seen.clear()  # a fresh process: only the stored verdicts remain
+    fake_llm.script(reply("Shipping takes three days."))
+    await rt.rag.answer(AnswerRequest(corpus="kb2", question="How long does shipping take?"))
+    assert runner.stats.cached >= 1  # the poisoned chunk's stored verdict was reused
+    gen = next(t for t in recorder.traces if t.prompt_name == "rag_answer")
+    (verdict,) = [v for v in gen.guards if v.triggered]
+    assert (verdict.guard, verdict.outcome) == ("injection", "flag")
+    assert verdict.where.startswith("documents[")

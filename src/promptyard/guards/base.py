@@ -9,6 +9,7 @@ never by the guard. One adapter per file in this package, found through the
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -73,6 +74,14 @@ class OutputGuard(Protocol):
     def check_output(self, text: str, ctx: OutputContext) -> Verdict: ...
 
 
+class VerdictStore(Protocol):
+    """Verdicts kept across processes, by key (a hash of the guard's detection settings and the text)."""
+
+    def get(self, keys: Sequence[str]) -> dict[str, Verdict]: ...
+
+    def put(self, verdicts: Mapping[str, Verdict]) -> None: ...
+
+
 class GuardSpec(BaseModel):
     """One configured guard: ``{name: injection, action: block, threshold: 0.5}`` or just ``injection``."""
 
@@ -87,6 +96,10 @@ class GuardSpec(BaseModel):
     restore: bool = False
     """``redact`` only: put the original values back into the answer for the caller."""
     options: dict[str, Any] = Field(default_factory=dict)
+
+    def detector_key(self) -> str:
+        """What decides a verdict (not the action): verdicts are reused across specs that share it."""
+        return self.model_dump_json(include={"name", "threshold", "options"})
 
     @model_validator(mode="before")
     @classmethod

@@ -30,6 +30,7 @@ from promptyard.guards.base import (
     OutputContext,
     OutputGuard,
     Verdict,
+    VerdictStore,
     create_guard,
 )
 
@@ -49,6 +50,8 @@ class GuardStats:
     """Guards that raised (model missing, exception): their on_error was applied."""
     cached: int = 0
     """Texts not checked again because an identical text already was (retrieved documents)."""
+    store_errors: int = 0
+    """Verdict-store reads or writes that failed (the texts are then checked, never let through)."""
 
     def snapshot(self) -> dict[str, int]:
         return asdict(self)
@@ -112,11 +115,13 @@ class InputOutcome:
 class GuardRunner:
     """Guard instances per spec (built once), verdicts with actions applied, counters."""
 
-    def __init__(self, stats: GuardStats | None = None) -> None:
+    def __init__(self, stats: GuardStats | None = None, *, store: VerdictStore | None = None) -> None:
         self.stats = stats or GuardStats()
+        self.store = store
         self._guards: dict[str, InputGuard | OutputGuard] = {}
         self._seen: OrderedDict[str, Verdict] = OrderedDict()
         self._lock = threading.Lock()  # input guards run in worker threads
+        self._fresh: dict[str, Verdict] = {}
 
     def guard(self, spec: GuardSpec) -> InputGuard | OutputGuard:
         key = spec.model_dump_json()
@@ -131,12 +136,14 @@ class GuardRunner:
         self.stats.checks += 1
         key = ""
         if ctx is None:
-            key = hashlib.blake2b(f"{spec.model_dump_json()}\0{text}".encode(), digest_size=16).hexdigest()
+            key = verdict_key(spec, text)
             with self._lock:
                 seen = self._seen.get(key)
             if seen is not None:
                 self.stats.cached += 1
-                return seen.model_copy(update={"where": where, "ms": 0.0}, deep=True)
+                outcome = spec.action if seen.triggered else "pass"
+                update = {"guard": spec.name, "where": where, "ms": 0.0, "action": spec.action, "outcome": outcome}
+                return seen.model_copy(update=update, deep=True)
         t0 = time.perf_counter()
         guard: InputGuard | OutputGuard | None = None
         try:
@@ -163,6 +170,7 @@ class GuardRunner:
         if key:
             with self._lock:
                 self._seen[key] = verdict.model_copy(deep=True)
+                self._fresh[key] = self._seen[key]
                 if len(self._seen) > _SEEN_MAX:
                     self._seen.popitem(last=False)
         return verdict
@@ -182,6 +190,7 @@ class GuardRunner:
     ) -> InputOutcome:
         """Every spec over every ``(where, text)``. Raises GuardBlocked (verdicts on it) on a block."""
         redactor = redactor if redactor is not None else Redactor()
+        self._load(specs, texts)
         verdicts: list[Verdict] = []
         for spec in specs:
             for where, text in texts:
@@ -189,9 +198,38 @@ class GuardRunner:
                 verdicts.append(verdict)
                 if verdict.triggered and spec.name == "pii":
                     redactor.add(text, verdict)  # traces and logs never hold raw PII, whatever the action
+        self._save()
         self._count(verdicts)
         _raise_on_block(verdicts, "input")
         return InputOutcome(verdicts=verdicts, redactor=redactor)
+
+    def _load(self, specs: Sequence[GuardSpec], texts: Sequence[tuple[str, str]]) -> None:
+        """Stored verdicts of these texts into memory, in one read."""
+        if self.store is None:
+            return
+        with self._lock:
+            keys = [k for k in {verdict_key(s, t) for s in specs for _, t in texts} if k not in self._seen]
+        if not keys:
+            return
+        try:
+            found = self.store.get(keys)
+        except Exception as exc:  # noqa: BLE001 - counted; the texts are checked instead
+            self.stats.store_errors += 1
+            log.warning("guard verdict store read failed: %s", exc)
+            return
+        with self._lock:
+            self._seen.update(found)
+
+    def _save(self) -> None:
+        with self._lock:
+            fresh, self._fresh = self._fresh, {}
+        if self.store is None or not fresh:
+            return
+        try:
+            self.store.put({k: v.model_copy(update={"where": "", "ms": 0.0}) for k, v in fresh.items()})
+        except Exception as exc:  # noqa: BLE001 - counted; only the reuse is lost
+            self.stats.store_errors += 1
+            log.warning("guard verdict store write failed: %s", exc)
 
     def check_output(self, specs: Sequence[GuardSpec], text: str, ctx: OutputContext) -> list[Verdict]:
         verdicts = [self._check(spec, text, "answer", ctx) for spec in specs]
@@ -204,6 +242,11 @@ class GuardRunner:
         verdicts = [self._check(s, text, "text", None) for s in config.input]
         verdicts += [self._check(s, text, "text", ctx or OutputContext()) for s in config.output]
         return verdicts
+
+
+def verdict_key(spec: GuardSpec, text: str) -> str:
+    """Same detection settings and same text: same verdict, whatever the action."""
+    return hashlib.blake2b(f"{spec.detector_key()}\0{text}".encode(), digest_size=16).hexdigest()
 
 
 def summarize(verdicts: Sequence[Verdict]) -> list[Verdict]:

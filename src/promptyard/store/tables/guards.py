@@ -1,16 +1,15 @@
-"""Guard verdict counts per day, project, guard, outcome and prompt (the dashboard's guard table).
-
-Maintained by the SQL trace sink in the same transaction as the trace summaries.
+"""Guard tables: verdict counts per day (the dashboard's guard table, kept by the SQL trace sink)
+and stored verdicts (a text checked once, e.g. a chunk at ingest, is not checked again).
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import Date, Integer, String, UniqueConstraint
+from sqlalchemy import Date, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from promptyard.store.base import Base
+from promptyard.store.base import Base, UTCDateTime
 
 
 class GuardDailyRow(Base):
@@ -25,3 +24,14 @@ class GuardDailyRow(Base):
     prompt: Mapped[str] = mapped_column(String(200))
     """``''`` for chat calls."""
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class GuardVerdictRow(Base):
+    __tablename__ = "guard_verdicts"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """BLAKE2 of the guard's detection settings and the text (never the text itself)."""
+    guard: Mapped[str] = mapped_column(String(64))
+    verdict: Mapped[str] = mapped_column(Text)
+    """The verdict as JSON (score, spans, reason)."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,4 +1,4 @@
-"""guard verdict counts per day (dashboard).
+"""guard verdict counts per day (dashboard) and stored verdicts.
 
 Revision ID: 0008_guards
 Revises: 0005_evals
@@ -26,7 +26,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_guard_daily"),
         sa.UniqueConstraint("day", "project", "guard", "outcome", "prompt", name="uq_guard_daily_key"),
     )
+    op.create_table(
+        "guard_verdicts",
+        sa.Column("key", sa.String(64), nullable=False),
+        sa.Column("guard", sa.String(64), nullable=False),
+        sa.Column("verdict", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("key", name="pk_guard_verdicts"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("guard_verdicts")
     op.drop_table("guard_daily")
