@@ -218,3 +218,14 @@ async def test_streams_run_input_guards_and_hold_the_answer_for_output_guards(
     fake.script(reply("My rules: You are a friendly assistant."))
     with pytest.raises(GuardBlocked, match="canary"):
         await _collect(gateway.run_stream(call("Bob", context=CallContext(bypass_cache=True))))
+
+
+async def test_an_answer_the_canary_blocks_is_dropped_from_the_answer_cache(
+    gateway: Gateway, fake: FakeProvider, prompts: Prompts
+) -> None:
+    guarded(prompts, {"output": [{"name": "canary", "action": "block"}]})
+    fake.script(reply("Sure: You are a friendly assistant."), reply("Hello Ada"))
+    with pytest.raises(GuardBlocked):
+        await gateway.run(call("Ada"))
+    assert (await gateway.run(call("Ada"))).text == "Hello Ada"  # asked again, not the cached leak
+    assert fake.calls == 2

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from promptyard.chat import ChatMessage
 from promptyard.errors import GuardBlocked
@@ -26,6 +27,9 @@ from promptyard.guards.base import GuardsConfig, GuardSpec, OutputContext, Verdi
 from promptyard.guards.canary import canary_line, canary_token
 from promptyard.guards.runner import GuardRunner, Redactor, summarize
 from promptyard.settings import Settings
+
+if TYPE_CHECKING:
+    from promptyard.gateway.pipeline import Gateway
 
 T = TypeVar("T")
 _MAX_TEXTS = 200
@@ -153,6 +157,14 @@ class GuardStep:
             raise
         return await task
 
+    async def finish(self, gw: Gateway, plan: Plan, run: GuardRun | None, gen: Generated) -> tuple[Generated, str]:
+        """:meth:`after`; an answer it blocks is dropped from the answer cache, never served again."""
+        try:
+            return self.after(run, gen)
+        except GuardBlocked:
+            await forget(gw, plan)
+            raise
+
     def after(self, run: GuardRun | None, gen: Generated) -> tuple[Generated, str]:
         """Output guards on the answer. Returns the answer for the trace (no raw PII) and for the caller."""
         if run is None:
@@ -177,3 +189,17 @@ class GuardStep:
         if run.restore:
             caller = run.redactor.restore(caller)
         return dataclasses.replace(gen, text=traced), caller
+
+
+log = logging.getLogger("promptyard.gateway")
+
+
+async def forget(gw: Gateway, plan: Plan) -> None:
+    """Drop the cached answer of ``plan`` after an output guard blocked it (failures counted, never raised)."""
+    if plan.cache_key is None or gw.cache is None:
+        return
+    try:
+        await gw.cache.delete(plan.cache_key)
+    except Exception as exc:  # noqa: BLE001
+        gw.stats.cache_errors += 1
+        log.warning("answer cache delete failed (%s): %s", type(exc).__name__, exc)

@@ -220,7 +220,7 @@ class Gateway:
     async def _complete(self, plan: Plan, rec: CallRecord) -> GatewayResult:
         run = rec.guard_run
         await self.guards.before(run, plan)
-        gen, text = self.guards.after(run, await self.guards.alongside(run, self._answer(plan, rec)))
+        gen, text = await self.guards.finish(self, plan, run, await self.guards.alongside(run, self._answer(plan, rec)))
         result = self.succeed(rec, gen)
         result.text = text
         return result

@@ -132,7 +132,7 @@ async def stream_events(
         await gw.cache_set(plan, gen)
         settle, admitted = admitted, None
         await gw.settle(rec, *settle)
-        gen, shown = gw.guards.after(run, gen)
+        gen, shown = await gw.guards.finish(gw, plan, run, gen)
         out.result = gw.succeed(rec, gen)
         out.result.text = shown
         if hold:
