@@ -229,3 +229,15 @@ async def test_an_answer_the_canary_blocks_is_dropped_from_the_answer_cache(
         await gateway.run(call("Ada"))
     assert (await gateway.run(call("Ada"))).text == "Hello Ada"  # asked again, not the cached leak
     assert fake.calls == 2
+
+
+async def test_restore_reaches_a_parsed_json_answer(gateway: Gateway, fake: FakeProvider, prompts: Prompts) -> None:
+    from promptyard.prompts.model import ModelConfig
+
+    spec = make_spec(model=ModelConfig(provider="fake", model="m1", response_format="json"))
+    config = {"input": [{"name": "pii", "action": "redact", "restore": True, "options": {"ner": False}}]}
+    prompts.add(spec.model_copy(update={"guards": GuardsConfig.model_validate(config)}), label="production")
+    fake.script(reply('{"to": "<EMAIL_1>", "ok": true}'))
+    result = await gateway.run(call(f"mail {EMAIL}"))
+    assert result.parsed == {"to": EMAIL, "ok": True}
+    assert EMAIL in result.text

@@ -165,6 +165,11 @@ class GuardStep:
             await forget(gw, plan)
             raise
 
+    @staticmethod
+    def parsed(run: GuardRun | None, parsed: Any) -> Any:
+        """The parsed JSON answer for the caller: placeholders restored when allowed."""
+        return run.redactor.restore_deep(parsed) if run is not None and run.restore and parsed is not None else parsed
+
     def after(self, run: GuardRun | None, gen: Generated) -> tuple[Generated, str]:
         """Output guards on the answer. Returns the answer for the trace (no raw PII) and for the caller."""
         if run is None:

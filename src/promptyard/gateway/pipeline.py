@@ -222,7 +222,7 @@ class Gateway:
         await self.guards.before(run, plan)
         gen, text = await self.guards.finish(self, plan, run, await self.guards.alongside(run, self._answer(plan, rec)))
         result = self.succeed(rec, gen)
-        result.text = text
+        result.text, result.parsed = text, self.guards.parsed(run, gen.parsed)
         return result
 
     async def _answer(self, plan: Plan, rec: CallRecord) -> Generated:

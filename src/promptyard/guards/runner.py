@@ -99,6 +99,16 @@ class Redactor:
             return [self.apply_deep(v) for v in value]
         return value
 
+    def restore_deep(self, value: Any) -> Any:
+        """:meth:`restore` on every string inside a parsed JSON answer."""
+        if isinstance(value, str):
+            return self.restore(value)
+        if isinstance(value, dict):
+            return {k: self.restore_deep(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.restore_deep(v) for v in value]
+        return value
+
     def restore(self, text: str) -> str:
         if not self.by_placeholder:
             return text
