@@ -68,6 +68,9 @@ _EXPORTS: dict[str, str] = {
     "OutputValidationError": "promptyard.errors",
     "RateLimitExceeded": "promptyard.errors",
     "BudgetExceeded": "promptyard.errors",
+    "GuardBlocked": "promptyard.errors",
+    "GuardsConfig": "promptyard.guards.base",
+    "Verdict": "promptyard.guards.base",
     "NotFound": "promptyard.errors",
     "InvalidInput": "promptyard.errors",
     "StoreError": "promptyard.errors",
@@ -80,6 +83,7 @@ if TYPE_CHECKING:
         AuthError,
         BudgetExceeded,
         ConfigError,
+        GuardBlocked,
         InvalidInput,
         NotFound,
         OutputValidationError,
@@ -98,6 +102,7 @@ if TYPE_CHECKING:
         VersionConflict,
     )
     from promptyard.gateway.base import CallContext, ChatCall, GatewayResult, PromptCall
+    from promptyard.guards.base import GuardsConfig, Verdict
     from promptyard.prompts.diff import diff_prompts
     from promptyard.prompts.files import PromptFile, discover, parse_prompt
     from promptyard.prompts.lint import lint
@@ -133,6 +138,8 @@ __all__ = [
     "ChatMessage",
     "ConfigError",
     "GatewayResult",
+    "GuardBlocked",
+    "GuardsConfig",
     "InvalidInput",
     "LabelEvent",
     "NotFound",
@@ -160,6 +167,7 @@ __all__ = [
     "SyncReport",
     "UnsafeTemplateError",
     "VariableValidationError",
+    "Verdict",
     "VersionConflict",
     "__version__",
     "diff_prompts",

@@ -30,6 +30,7 @@ library errors are translated once, at the adapter boundary, with
     ├── OutputValidationError
     ├── RateLimitExceeded(retry_after)   (our own limits, not the provider's)
     ├── BudgetExceeded
+    ├── GuardBlocked             (an input or output guard with action block triggered: 400)
     ├── NotFound
     ├── InvalidInput
     ├── ExperimentError          (a split conflicts with a running one, or its state forbids the action)
@@ -251,6 +252,20 @@ class BudgetExceeded(PromptyardError):
     code = "budget_exceeded"
 
 
+class GuardBlocked(PromptyardError):
+    """A guard with ``action: block`` triggered (or failed with ``on_error: block``)."""
+
+    code = "guard_blocked"
+
+    def __init__(
+        self, message: str, *, guard: str, stage: str, where: str = "", score: float = 0.0,
+        verdicts: Sequence[object] = (), hint: str | None = None,
+    ) -> None:  # fmt: skip
+        super().__init__(message, hint=hint)
+        self.guard, self.stage, self.where, self.score = guard, stage, where, score
+        self.verdicts = list(verdicts)
+
+
 class NotFound(PromptyardError):
     """A record (trace, corpus, dataset, run) does not exist."""
 
@@ -300,6 +315,7 @@ __all__ = [
     "ConfigError",
     "EvalGateRefused",
     "ExperimentError",
+    "GuardBlocked",
     "InvalidInput",
     "NotFound",
     "OutputValidationError",

@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from promptyard.errors import ConfigError
+from promptyard.guards.base import GuardsConfig, GuardSpec
 
 CacheBackend = Literal["memory", "sqlite", "redis", "none"]
 LimiterBackend = Literal["memory", "redis"]
@@ -312,6 +313,15 @@ class Settings(BaseSettings):
 
     trace_flush_interval_s: float = 0.2
     """Longest time a trace waits in the queue before the background writer writes it."""
+
+    # ---- guards (docs/guards.md) ---------------------------------------------------
+    guards_default: GuardsConfig | None = None
+    """Guards for every call (JSON, like a prompt's ``guards:``); a prompt's own guards are added to these."""
+    guards_by_key: dict[str, GuardsConfig] = Field(default_factory=dict)
+    """Guards per API key id (JSON ``{"key_id": {...}}``), added on top of the default and the prompt's."""
+    guards_ingest: list[GuardSpec] = Field(default_factory=list)
+    """Input guards run on every new or changed chunk at ingest (JSON, e.g. ``["injection"]``): their
+    verdicts are stored, and a retrieved text already checked is not checked again at answer time."""
 
     # ---- derived ------------------------------------------------------------------
     @property

@@ -7,6 +7,7 @@ import typer
 from promptyard.cli import admin, canary, datasets, evals, experiments, rag, traces
 from promptyard.cli.demo import demo
 from promptyard.cli.doctor import doctor
+from promptyard.cli.guard import guard_app
 from promptyard.cli.prompts import prompts_app
 from promptyard.cli.run import run_command
 
@@ -33,6 +34,7 @@ app.command("ask")(rag.ask)
 app.add_typer(rag.corpora_app, name="corpora")
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(canary.app, name="canary")
+app.add_typer(guard_app, name="guard")
 
 if __name__ == "__main__":  # pragma: no cover
     app()

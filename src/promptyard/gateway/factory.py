@@ -48,7 +48,11 @@ def build_gateway(runtime: Runtime) -> Gateway:
         store=SpendStore(runtime.db, stats=stats),
         stats=stats,
     )
+    from promptyard.guards.runner import GuardRunner
+    from promptyard.guards.verdict_store import SqlVerdictStore
+
     return Gateway(
+        guards=GuardRunner(store=SqlVerdictStore(runtime.db)),
         providers=runtime.providers,
         settings=settings,
         prompts=runtime.registry,

@@ -6,6 +6,7 @@ For every call, prompt (``run``) or raw chat (``chat``), streaming or not:
    a split on the label picks the version per unit, see ``experiments/splits.py``)
 2. validate and sanitize the variables
 3. render (stable prefix first, cache breakpoints marked)
+3a. input guards: block, redact (placeholders) or flag; ``parallel`` ones run beside 4-10 (guarding.py)
 4. answer-cache lookup (a fresh hit answers here)
 5. rate limits (per API key and per end user) and the budget check
 6. provider call with a timeout                                      ┐
@@ -13,6 +14,7 @@ For every call, prompt (``run``) or raw chat (``chat``), streaming or not:
 8. the prompt's fallback chain (or a stale cached answer when rate-limited) │ identical concurrent
 9. output validation, feeding the problems back to the model (capped)  │ requests share one call
 10. answer-cache store (valid, non-degraded answers only)             ┘
+10a. output guards (leak canary, PII, topics) on the answer, also a cached one; restore placeholders
 11. record spend (budget thresholds) and correct the token buckets
 12. one trace, whatever happened (ok, error, cancelled)
 13. the result
@@ -37,6 +39,7 @@ from promptyard.gateway.base import CallContext, ChatCall, GatewayAPI, GatewayRe
 from promptyard.gateway.budget import BudgetTracker
 from promptyard.gateway.caches.base import AnswerCache, CachedAnswer
 from promptyard.gateway.engine import CallState, CostFn, Generated, ProviderCaller, ProviderSource
+from promptyard.gateway.guarding import GuardStep
 from promptyard.gateway.plan import Plan, Planner
 from promptyard.gateway.ratelimit.base import Bucket, RateLimiter
 from promptyard.gateway.ratelimit.memory import MemoryRateLimiter
@@ -46,6 +49,7 @@ from promptyard.gateway.retry import RetryPolicy, Sleep
 from promptyard.gateway.singleflight import SingleFlight
 from promptyard.gateway.stats import GatewayStats
 from promptyard.gateway.streaming import PipelineStream
+from promptyard.guards.runner import GuardRunner
 from promptyard.prompts.model import PromptSpec
 from promptyard.providers.base import Usage
 from promptyard.settings import Settings
@@ -103,6 +107,7 @@ class Gateway:
         tracer: TraceRecorder | None = None,
         cost: CostFn | None = None,
         stats: GatewayStats | None = None,
+        guards: GuardRunner | None = None,
         sleep: Sleep = asyncio.sleep,
         rand: Callable[[], float] = random.random,
         clock: Callable[[], float] = time.time,
@@ -138,6 +143,7 @@ class Gateway:
             rand=rand,
         )
         self.planner = Planner(default_timeout_s=settings.request_timeout_s)
+        self.guards = GuardStep(settings, guards)
         self.flight: SingleFlight[Generated] = SingleFlight()
         self._clock = clock
 
@@ -215,23 +221,33 @@ class Gateway:
         rendered = self._render(spec, call.variables)
         plan = self.planner.plan_prompt(call, spec, rendered.messages, rendered.cache_marks, rendered.variables)
         rec.plan = plan
+        rec.guard_run = self.guards.start(self.guards.config_for(spec.guards, call.context))
         self.providers.get(plan.target.provider)  # unknown provider: UnknownModel now, not mid-call
         return plan
 
     def _plan_chat(self, call: ChatCall, rec: CallRecord) -> Plan:
         plan = self.planner.plan_chat(call)
         rec.plan, rec.inputs = plan, plan.inputs
+        rec.guard_run = self.guards.start(self.guards.config_for(None, call.context))
         self.providers.get(plan.target.provider)
         return plan
 
     # ---- steps 4-13 for a non-streaming call -------------------------------------------
     async def _complete(self, plan: Plan, rec: CallRecord) -> GatewayResult:
+        run = rec.guard_run
+        await self.guards.before(run, plan)
+        gen, text = await self.guards.finish(self, plan, run, await self.guards.alongside(run, self._answer(plan, rec)))
+        result = self.succeed(rec, gen)
+        result.text, result.parsed = text, self.guards.parsed(run, gen.parsed)
+        return result
+
+    async def _answer(self, plan: Plan, rec: CallRecord) -> Generated:
         key = plan.cache_key
         if key is not None and self.cache is not None:
             cached = await self.cache_get(key)
             if cached is not None and cached.fresh(self._clock()):
                 rec.cache_hit = True
-                return self.succeed(rec, self.hit(cached))
+                return self.hit(cached)
             self.stats.cache_misses += 1
         token_buckets, est = await self.admit(plan, rec)
         try:
@@ -244,7 +260,7 @@ class Gateway:
                     self.stats.coalesced += 1
         finally:
             await self.settle(rec, token_buckets, est)
-        return self.succeed(rec, gen)
+        return gen
 
     def succeed(self, rec: CallRecord, gen: Generated) -> GatewayResult:
         rec.generated = gen

@@ -15,6 +15,7 @@ from promptyard.errors import PromptyardError
 from promptyard.gateway.base import CallContext, GatewayResult
 from promptyard.gateway.engine import CallState, Generated
 from promptyard.gateway.fastmodel import Constructor
+from promptyard.gateway.guarding import GuardRun
 from promptyard.gateway.plan import Plan
 from promptyard.providers.base import Usage
 from promptyard.tracing.model import StageLatencies, Trace, TraceKind, TraceStatus
@@ -50,6 +51,7 @@ class CallRecord:
     cache_hit: bool = False
     coalesced: bool = False
     traced: bool = False
+    guard_run: GuardRun | None = None
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.t0) * 1000.0
@@ -100,6 +102,8 @@ def build_trace(rec: CallRecord, status: TraceStatus, error: BaseException | Non
     provider = gen.provider if gen is not None else (target.provider if target else None)
     model = gen.model if gen is not None else (target.model if target else None)
     prompt_chars = plan.prompt_chars if plan is not None else 0
+    run = rec.guard_run
+    inputs = run.redactor.apply_deep(rec.inputs) if run is not None and run.redactor else rec.inputs
     return _trace(
         trace_id=rec.trace_id,
         timestamp=rec.started,
@@ -115,7 +119,7 @@ def build_trace(rec: CallRecord, status: TraceStatus, error: BaseException | Non
         experiment=rec.experiment,
         experiment_arm=rec.experiment_arm,
         experiment_unit=rec.experiment_unit,
-        inputs=rec.inputs,
+        inputs=inputs,
         prompt_chars=prompt_chars,
         prompt_tokens_estimate=prompt_chars // 4 if plan is not None else None,
         corpus_version=rec.corpus_version,
@@ -143,5 +147,6 @@ def build_trace(rec: CallRecord, status: TraceStatus, error: BaseException | Non
         error_message=error_message,
         answer=gen.text if gen is not None else None,
         flags=flags,
+        guards=run.trace_verdicts() if run is not None else [],
         config=plan.config if plan is not None else {},
     )

@@ -66,14 +66,18 @@ async def stream_events(
     parts: list[str] = []
     usage: Usage | None = None
     try:
+        run = rec.guard_run
+        await gw.guards.before_stream(run, plan)
+        hold = gw.guards.holds_stream(run)  # output guards or restoring: the answer is sent once checked
         key = plan.cache_key
         if key is not None and gw.cache is not None:
             cached = await gw.cache_get(key)
             if cached is not None and cached.fresh(gw.now()):
                 rec.cache_hit = True
-                gen = gw.hit(cached)
+                gen, shown = gw.guards.after(run, gw.hit(cached))
                 out.result = gw.succeed(rec, gen)
-                yield StreamEvent(delta=gen.text)
+                out.result.text = shown
+                yield StreamEvent(delta=shown)
                 yield StreamEvent(finish_reason=gen.finish_reason, usage=gen.usage)
                 return
             gw.stats.cache_misses += 1
@@ -86,7 +90,8 @@ async def stream_events(
         while event is not None:
             if event.delta:
                 parts.append(event.delta)
-                yield StreamEvent(delta=event.delta)
+                if not hold:
+                    yield StreamEvent(delta=event.delta)
             if event.usage is not None:
                 usage = event.usage
             if event.finish_reason is not None:
@@ -127,7 +132,11 @@ async def stream_events(
         await gw.cache_set(plan, gen)
         settle, admitted = admitted, None
         await gw.settle(rec, *settle)
+        gen, shown = await gw.guards.finish(gw, plan, run, gen)
         out.result = gw.succeed(rec, gen)
+        out.result.text = shown
+        if hold:
+            yield StreamEvent(delta=shown)
         yield StreamEvent(finish_reason=gen.finish_reason, usage=gen.usage, request_id=request_id)
     except BaseException as exc:
         if events is not None and target is not None and usage is None and state.provider_calls == 0:

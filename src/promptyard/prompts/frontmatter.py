@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from promptyard.errors import PromptFileError
+from promptyard.guards.base import GuardsConfig, GuardSpec
 from promptyard.prompts.model import Fallback, ModelConfig, OutputRules, PromptSpec, VariableSpec
 
 __all__ = ["FrontMatter", "allowed_keys", "load_yaml", "split_front_matter", "yaml_line"]
@@ -144,6 +145,9 @@ _SHAPES: dict[tuple[str, ...], type[BaseModel]] = {
     ("output",): OutputRules,
     ("variables", "*"): VariableSpec,
     ("model", "fallbacks", "*"): Fallback,
+    ("guards",): GuardsConfig,
+    ("guards", "input", "*"): GuardSpec,
+    ("guards", "output", "*"): GuardSpec,
 }
 
 

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from promptyard.chat import CacheTTL, Role
+from promptyard.guards.base import GuardsConfig
 
 VarType = Literal["string", "integer", "number", "boolean", "list", "object"]
 FallbackTrigger = Literal["rate_limited", "unavailable", "timeout"]
@@ -98,6 +99,8 @@ class PromptSpec(_Strict):
     output: OutputRules = Field(default_factory=OutputRules)
     blocks: list[MessageBlock]
     breakpoints: list[Breakpoint] = Field(default_factory=list)
+    guards: GuardsConfig | None = None
+    """Input and output guards for this prompt (docs/guards.md)."""
 
     @property
     def ref(self) -> str:

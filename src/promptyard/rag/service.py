@@ -130,10 +130,15 @@ class RagService:
             chunk_tokens=chunk_tokens if chunk_tokens is not None else base.chunk_tokens,
             chunk_overlap=chunk_overlap if chunk_overlap is not None else base.chunk_overlap,
         )
-        return ingest_paths(
+        report = ingest_paths(
             paths, corpus, store=self.store, embedder=self.embedder, chunking=chunking, replace=replace,
             progress=progress,
         )  # fmt: skip
+        if self.settings.guards_ingest and (report.added or report.updated):
+            from promptyard.guards.ingest import scan_chunks
+
+            scan_chunks(self, corpus, set(report.added) | set(report.updated))
+        return report
 
     # -- search --------------------------------------------------------------------------
     def _search_sync(self, req: SearchRequest, info: CorpusInfo, transform: TransformOutput | None) -> SearchResult:

@@ -15,6 +15,7 @@ from promptyard.server.routers import admin_experiments, health, openai_compat, 
 from promptyard.server.routers import canaries as canaries_router
 from promptyard.server.routers import experiments as experiments_router
 from promptyard.server.routers import feedback as feedback_router
+from promptyard.server.routers import guards as guards_router
 from promptyard.server.routers import keys as keys_router
 from promptyard.server.routers import metrics as metrics_router
 from promptyard.server.routers import prompts as prompts_router
@@ -55,4 +56,5 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(experiments_router.router)
     app.include_router(canaries_router.router)
     app.include_router(admin_experiments.router)
+    app.include_router(guards_router.router)
     return app

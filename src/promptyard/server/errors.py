@@ -39,6 +39,7 @@ STATUS: dict[type[e.PromptyardError], int] = {
     e.OutputValidationError: 502,
     e.RateLimitExceeded: 429,
     e.BudgetExceeded: 402,
+    e.GuardBlocked: 400,
     e.StoreError: 503,
     e.StoreUnavailable: 503,
 }
@@ -58,6 +59,8 @@ def error_body(exc: e.PromptyardError) -> dict[str, Any]:
     problems = getattr(exc, "problems", None)
     if problems:
         err["problems"] = list(problems)
+    if isinstance(exc, e.GuardBlocked):
+        err["guard"], err["stage"], err["where"], err["score"] = exc.guard, exc.stage, exc.where, exc.score
     available = getattr(exc, "available", None)
     if available:
         err["available"] = list(available)

@@ -57,6 +57,12 @@ class Metrics:
         self.webhook_failures = Counter(
             "promptyard_budget_webhook_failures", "Budget webhook calls that failed.", registry=r
         )
+        self.guard_verdicts = Counter(
+            "promptyard_guard_verdicts",
+            "Guard verdicts kept in traces by guard, outcome (pass, flag, redact, block, error) and prompt.",
+            ["guard", "outcome", "prompt"],
+            registry=r,
+        )
         self._stages = [(f"{stage}_ms", self.stage_latency.labels(stage)) for stage in STAGES]
         self._writer_collector: WriterCollector | None = None
         self._stats_collectors: dict[str, StatsCollector] = {}
@@ -70,7 +76,10 @@ class Metrics:
         hits: Tally[str] = Tally()
         saved: dict[str, float] = {}
         stages = self._stages
+        verdicts: Tally[tuple[str, str, str]] = Tally()
         for t in traces:
+            for v in t.guards:
+                verdicts[(v.guard, v.outcome, t.prompt_name or "")] += 1
             model = t.model or ""
             requests[(t.kind, t.status, t.provider or "", model)] += 1
             if t.status == "error":
@@ -107,6 +116,8 @@ class Metrics:
             self.cache_hits.labels(cache).inc(n)
         for cache, usd in saved.items():
             self.cost_saved.labels(cache).inc(usd)
+        for labels3, n in verdicts.items():
+            self.guard_verdicts.labels(*labels3).inc(n)
 
     def watch(self, writer: TraceWriter) -> None:
         """Expose a writer's queue depth, written and dropped counts."""

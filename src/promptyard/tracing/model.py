@@ -14,6 +14,8 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
+from promptyard.guards.base import Verdict
+
 TraceStatus = Literal["ok", "error", "cancelled"]
 TraceKind = Literal["prompt", "chat", "rag", "transform", "judge", "eval"]
 
@@ -121,6 +123,8 @@ class Trace(BaseModel):
     answer: str | None = None
     citations: list[CitationRecord] = []
     flags: list[str] = []
+    guards: list[Verdict] = []
+    """Guard verdicts: every triggered or failed one, and the top score of each guard that passed."""
     config: dict[str, Any] = {}
     """What replay needs: model config, retrieval parameters."""
 

@@ -181,7 +181,12 @@ def costs_page(request: Request, days: Days = 30, project: Project = None) -> Re
         return auth
     rt = runtime_of(request)
     data = _dashboard(rt, days, project)
-    return _html(render("costs.html", d=data, data=data.model_dump(mode="json"), key=auth, active="costs"))
+    from promptyard.tracing.guard_rollup import guard_counts
+
+    with rt.db.engine.connect() as conn:
+        guards = guard_counts(conn, data.start, data.end, project)
+    page = render("costs.html", d=data, data=data.model_dump(mode="json"), guards=guards, key=auth, active="costs")
+    return _html(page)
 
 
 @router.get("/traces.json")

@@ -25,4 +25,7 @@ def metrics(request: Request, _key: ApiKey = Depends(require("viewer"))) -> Resp
     stats = getattr(gateway, "stats", None)
     if stats is not None:
         rt.metrics.watch_stats("gateway", stats)
+    guards = getattr(getattr(gateway, "guards", None), "runner", None)
+    if guards is not None:
+        rt.metrics.watch_stats("guards", guards.stats)
     return Response(rt.metrics.render(), media_type=CONTENT_TYPE)

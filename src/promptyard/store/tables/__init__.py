@@ -1,5 +1,5 @@
 """Every table, imported so ``Base.metadata`` is complete (Alembic and tests use it)."""
 
-from promptyard.store.tables import evals, experiments, gateway, registry, tracing
+from promptyard.store.tables import evals, experiments, gateway, guards, registry, tracing
 
-__all__ = ["evals", "experiments", "gateway", "registry", "tracing"]
+__all__ = ["evals", "experiments", "gateway", "guards", "registry", "tracing"]

@@ -19,6 +19,7 @@ from promptyard.errors import ConfigError
 from promptyard.settings import Settings
 from promptyard.store.db import Database
 from promptyard.store.tables.tracing import TraceDailyRow, TraceLatencyDailyRow, TraceRow
+from promptyard.tracing.guard_rollup import upsert_guard_counts
 from promptyard.tracing.model import Trace
 from promptyard.tracing.rollup import (
     DAILY_KEY_COLUMNS,
@@ -50,6 +51,7 @@ class SqlSink:
                 rows.pop(existing, None)
             if rows:
                 write_rows(conn, list(rows.values()))
+                upsert_guard_counts(conn, [t for t in traces if t.trace_id in rows])
 
     def close(self) -> None:
         return None
