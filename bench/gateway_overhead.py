@@ -12,8 +12,9 @@ It starts, on loopback:
 and drives the same request at 1 and 16 concurrent clients with ``wrk`` (Debian package; a
 built-in asyncio client is used when wrk is missing): directly against the upstream, through
 promptyard (raw chat with the answer cache bypassed; a prompt run; an answer-cache hit) and
-through LiteLLM. It prints p50/p99 latency, the latency added over the direct path, requests
-per second, and the promptyard/LiteLLM ratios.
+through LiteLLM. It prints p50/p99/p99.9 latency, the latency added over the direct path,
+requests per second, the promptyard/LiteLLM ratios and the load average before and after.
+Settings reach promptyard through the environment (e.g. ``PROMPTYARD_TRACE_WRITER=thread``).
 """
 
 from __future__ import annotations
@@ -278,6 +279,7 @@ def start_litellm(exe: Path, tmp: Path, upstream_port: int, log: Path) -> tuple[
 class Result:
     p50_ms: float
     p99_ms: float
+    p999_ms: float
     rps: float
     requests: int
     errors: int
@@ -297,18 +299,21 @@ def wrk(url: str, body: bytes, headers: dict[str, str], conns: int, duration: fl
     script = tmp / "post.lua"
     lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(body.decode())}"]
     lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()]
+    report_p999 = '  io.write(string.format("p99.9 %d\\n", latency:percentile(99.9)))'
+    lines += ["done = function(summary, latency, requests)", report_p999, "end"]  # microseconds
     script.write_text("\n".join(lines) + "\n")
     threads = min(conns, 2)
     cmd = ["wrk", "-t", str(threads), "-c", str(conns), "-d", f"{duration:.0f}s", "--latency", "-s", str(script), url]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=duration + 60).stdout
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    p999 = int(re.search(r"^p99\.9 (\d+)", out, re.M).group(1)) / 1000  # type: ignore[union-attr]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = (int(bad.group(1)) if bad else 0) + (sum(int(g) for g in sock.groups()) if sock else 0)
-    return Result(p50, p99, rps, total, errors)
+    return Result(p50, p99, p999, rps, total, errors)
 
 
 async def _py_load(url: str, body: bytes, headers: dict[str, str], conns: int, duration: float) -> Result:
@@ -342,8 +347,8 @@ async def _py_load(url: str, body: bytes, headers: dict[str, str], conns: int, d
     start = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(conns)))
     elapsed = time.perf_counter() - start
-    q = statistics.quantiles(latencies, n=100)
-    return Result(q[49], q[98], len(latencies) / elapsed, len(latencies), errors)
+    q = statistics.quantiles(latencies, n=1000)
+    return Result(q[499], q[989], q[998], len(latencies) / elapsed, len(latencies), errors)
 
 
 def load(url: str, body: dict[str, Any], headers: dict[str, str], conns: int, duration: float, tmp: Path) -> Result:
@@ -371,6 +376,7 @@ def main() -> None:
         return
 
     levels = [int(c) for c in args.clients.split(",")]
+    print(f"load average (1, 5, 15 min) at the start: {os.getloadavg()}", flush=True)
     if not shutil.which("wrk"):
         print("wrk not found (apt-get install -y wrk); using the built-in asyncio load generator")
     procs: list[subprocess.Popen[bytes]] = []
@@ -448,7 +454,7 @@ def main() -> None:
 
 def report(results: dict[tuple[str, int], Result], levels: list[int], names: list[str]) -> None:
     print()
-    cols = ("clients", "p50 ms", "p99 ms", "+p50 ms", "+p99 ms", "req/s", "errors")
+    cols = ("clients", "p50 ms", "p99 ms", "p99.9 ms", "+p50 ms", "+p99 ms", "+p99.9", "req/s", "errors")
     print(f"{'target':<40} " + " ".join(f"{c:>8}" for c in cols))
     for conns in levels:
         base = results[("direct upstream", conns)]
@@ -456,7 +462,9 @@ def report(results: dict[tuple[str, int], Result], levels: list[int], names: lis
             r = results[(name, conns)]
             add50 = r.p50_ms - base.p50_ms
             add99 = r.p99_ms - base.p99_ms
-            figures = f"{r.p50_ms:8.3f} {r.p99_ms:8.3f} {add50:8.3f} {add99:8.3f} {r.rps:8.0f} {r.errors:>8}"
+            add999 = r.p999_ms - base.p999_ms
+            figures = f"{r.p50_ms:8.3f} {r.p99_ms:8.3f} {r.p999_ms:8.3f} {add50:8.3f} {add99:8.3f} {add999:8.3f}"
+            figures += f" {r.rps:8.0f} {r.errors:>8}"
             print(f"{name:<40} {conns:>8} {figures}")
     lite = "litellm proxy"
     if lite not in names:
