@@ -286,6 +286,10 @@ class Settings(BaseSettings):
     trace_flush_interval_s: float = 0.2
     """Longest time a trace waits in the queue before the background writer writes it."""
 
+    trace_writer: Literal["process", "thread"] = "process"
+    """Where the sinks run: ``process`` (a writer process fed through a pipe; the request path only
+    encodes the trace, so the sinks never hold the server's GIL) or ``thread`` (a thread in the server)."""
+
     # ---- derived ------------------------------------------------------------------
     @property
     def resolved_database_url(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -24,6 +25,9 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         _ = rt.db  # migrations run on start
+        start_tracer = getattr(rt.tracer, "start", None)  # the trace writer process, before the first request
+        if callable(start_tracer):
+            await asyncio.to_thread(start_tracer)
         yield
         await rt.aclose()
 

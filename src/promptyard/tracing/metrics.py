@@ -1,7 +1,8 @@
 """Prometheus metrics, fed from traces off the request path.
 
-The trace writer hands every batch to :meth:`Metrics.observe`, so the request path pays
-nothing for metrics. Queue depth and dropped traces are read from the writer at scrape
+The thread trace writer hands every batch to :meth:`Metrics.observe` off the request path;
+the process writer hands it each trace as it is recorded (a few µs; the sinks run elsewhere).
+Queue depth and dropped traces are read from the writer at scrape
 time. Each :class:`Metrics` owns its own ``CollectorRegistry`` (no process-global state),
 so several runtimes (tests) never collide.
 """
@@ -17,7 +18,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from promptyard.tracing.model import Trace
-from promptyard.tracing.writer import TraceWriter
+from promptyard.tracing.writer import WriterStats
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -108,7 +109,7 @@ class Metrics:
         for cache, usd in saved.items():
             self.cost_saved.labels(cache).inc(usd)
 
-    def watch(self, writer: TraceWriter) -> None:
+    def watch(self, writer: WriterSource) -> None:
         """Expose a writer's queue depth, written and dropped counts."""
         if self._writer_collector is None:
             self._writer_collector = WriterCollector(writer)
@@ -129,6 +130,12 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+class WriterSource(Protocol):
+    """A trace writer (in a thread or a process): its counters."""
+
+    def stats(self) -> WriterStats: ...
+
+
 class StatsSource(Protocol):
     def snapshot(self) -> dict[str, int]: ...
 
@@ -146,7 +153,7 @@ class StatsCollector(Collector):
 
 
 class WriterCollector(Collector):
-    def __init__(self, writer: TraceWriter) -> None:
+    def __init__(self, writer: WriterSource) -> None:
         self.writer = writer
 
     def collect(self) -> Iterator[Metric]:

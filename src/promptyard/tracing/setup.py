@@ -1,8 +1,9 @@
 """Building the recorder the runtime hands to the gateway.
 
-``PROMPTYARD_TRACING=true`` (default): a :class:`TraceWriter` writing to every sink in
-``PROMPTYARD_TRACE_SINKS`` (JSONL + SQL by default; ``otel`` added when
-``PROMPTYARD_OTLP_ENDPOINT`` is set) and feeding the Prometheus metrics.
+``PROMPTYARD_TRACING=true`` (default): a writer for every sink in ``PROMPTYARD_TRACE_SINKS``
+(JSONL + SQL by default; ``otel`` added when ``PROMPTYARD_OTLP_ENDPOINT`` is set) feeding the
+Prometheus metrics: a :class:`ProcessTraceWriter` (sinks in a writer process,
+``PROMPTYARD_TRACE_WRITER=process``, the default) or a :class:`TraceWriter` (a thread).
 ``PROMPTYARD_TRACING=false``: a :class:`NullRecorder`, and the gateway skips building
 traces at all; ``/metrics`` then still has the gateway's own counters (calls, errors,
 cache hits, retries, ...), but not the per-model token, cost and latency series.
@@ -18,6 +19,7 @@ from promptyard.store.db import Database
 from promptyard.tracing.base import TraceSink
 from promptyard.tracing.metrics import Metrics
 from promptyard.tracing.model import NullRecorder
+from promptyard.tracing.process import ProcessTraceWriter
 from promptyard.tracing.writer import TraceWriter
 
 GROUP = "promptyard.trace_sinks"
@@ -42,11 +44,30 @@ def build_sinks(settings: Settings, db: Callable[[], Database]) -> list[TraceSin
 
 def build_recorder(
     settings: Settings, db: Callable[[], Database], metrics: Metrics | None = None
-) -> TraceWriter | NullRecorder:
+) -> TraceWriter | ProcessTraceWriter | NullRecorder:
     """What ``runtime.tracer`` is: the writer, or a NullRecorder when tracing is off."""
     if not settings.tracing:
         return NullRecorder()
+    if settings.trace_writer == "process":
+        return build_process_writer(settings, db, metrics)
     return build_writer(settings, db, metrics)
+
+
+def build_process_writer(
+    settings: Settings, db: Callable[[], Database], metrics: Metrics | None = None
+) -> ProcessTraceWriter:
+    db()  # migrations run here, once, before the writer process opens the database
+    writer = ProcessTraceWriter(
+        settings,
+        sink_names=sink_names(settings),
+        queue_size=settings.trace_queue_size,
+        batch_size=settings.trace_batch_size,
+        flush_interval_s=settings.trace_flush_interval_s,
+        observers=[metrics.observe] if metrics is not None else [],
+    )
+    if metrics is not None:
+        metrics.watch(writer)
+    return writer
 
 
 def build_writer(settings: Settings, db: Callable[[], Database], metrics: Metrics | None = None) -> TraceWriter:
