@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from promptyard import __version__
 from promptyard.runtime import Runtime
 from promptyard.server import errors
+from promptyard.server.heap import freeze_heap
 from promptyard.server.routers import admin as admin_router
 from promptyard.server.routers import health, openai_compat, run
 from promptyard.server.routers import keys as keys_router
@@ -28,6 +29,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         start_tracer = getattr(rt.tracer, "start", None)  # the trace writer process, before the first request
         if callable(start_tracer):
             await asyncio.to_thread(start_tracer)
+        _ = rt.gateway  # built now, not by the first request
+        freeze_heap()
         yield
         await rt.aclose()
 
