@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -39,8 +38,8 @@ def test_every_trace_reaches_jsonl_and_sql_through_the_writer_process(tmp_path: 
     settings = _settings(tmp_path, trace_batch_size=64, trace_flush_interval_s=0.01)
     seen: list[str] = []
 
-    def observe(traces: Sequence[Trace]) -> None:
-        seen.extend(t.trace_id for t in traces)
+    def observe(trace: Trace) -> None:
+        seen.append(trace.trace_id)
 
     writer = build_recorder(settings, lambda: Database(settings.resolved_database_url))
     assert isinstance(writer, ProcessTraceWriter)
@@ -133,3 +132,26 @@ def test_the_setting_picks_the_writer(tmp_path: Path, mode: str) -> None:
     recorder = build_recorder(settings, lambda: Database(settings.resolved_database_url))
     assert type(recorder).__name__ == ("ProcessTraceWriter" if mode == "process" else "TraceWriter")
     recorder.close()  # type: ignore[union-attr]
+
+
+def test_metrics_per_trace_equal_metrics_per_batch() -> None:
+    from promptyard.tracing.metrics import Metrics
+
+    from .conftest import rag_trace
+
+    traces = [
+        make_trace(),
+        make_trace(status="error", error_type="provider_unavailable", output_tokens=0, cost_usd=0.0),
+        make_trace(answer_cache_hit=True, cost_usd=0.0, cost_saved_usd=0.01),
+        make_trace(model="m2", cache_read_tokens=80, cost_saved_usd=0.002, latency={"ttft_ms": 30.0}),
+        rag_trace(),
+    ]
+    batch, one = Metrics(), Metrics()
+    batch.observe(traces)
+    for t in traces:
+        one.observe_one(t)
+
+    def series(m: Metrics) -> list[bytes]:  # without the *_created timestamps
+        return [line for line in m.render().splitlines() if b"_created" not in line]
+
+    assert series(one) == series(batch)

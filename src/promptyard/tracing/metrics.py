@@ -1,7 +1,7 @@
 """Prometheus metrics, fed from traces off the request path.
 
 The thread trace writer hands every batch to :meth:`Metrics.observe` off the request path;
-the process writer hands it each trace as it is recorded (a few µs; the sinks run elsewhere).
+the process writer hands each trace to :meth:`Metrics.observe_one` as it is recorded (a few µs).
 Queue depth and dropped traces are read from the writer at scrape
 time. Each :class:`Metrics` owns its own ``CollectorRegistry`` (no process-global state),
 so several runtimes (tests) never collide.
@@ -59,6 +59,7 @@ class Metrics:
             "promptyard_budget_webhook_failures", "Budget webhook calls that failed.", registry=r
         )
         self._stages = [(f"{stage}_ms", self.stage_latency.labels(stage)) for stage in STAGES]
+        self._children: dict[tuple[object, ...], Counter] = {}
         self._writer_collector: WriterCollector | None = None
         self._stats_collectors: dict[str, StatsCollector] = {}
 
@@ -108,6 +109,45 @@ class Metrics:
             self.cache_hits.labels(cache).inc(n)
         for cache, usd in saved.items():
             self.cost_saved.labels(cache).inc(usd)
+
+    def observe_one(self, t: Trace) -> None:
+        """Fold in one trace (the process writer's request path): same series as :meth:`observe`.
+
+        Label children are cached per label set, so a trace costs a few dict look-ups and
+        increments (~4 µs) instead of ``observe``'s per-batch tallies (~12 µs for one trace).
+        """
+        model = t.model or ""
+        child = self._child
+        child(self.requests, t.kind, t.status, t.provider or "", model).inc()
+        if t.status == "error":
+            child(self.errors, t.error_type or "unknown").inc()
+        lat = t.latency
+        for stage, hist in self._stages:
+            ms = getattr(lat, stage)
+            if ms is not None and (ms > 0 or stage != "total_ms"):
+                hist.observe(ms / 1000)
+        for kind, n in (
+            ("input", t.input_tokens),
+            ("output", t.output_tokens),
+            ("cache_read", t.cache_read_tokens),
+            ("cache_write", t.cache_write_tokens),
+        ):
+            if n:
+                child(self.tokens, kind, model).inc(n)
+        if t.cost_usd:
+            child(self.cost, model).inc(t.cost_usd)
+        cache = "answer" if t.answer_cache_hit else "prompt"
+        if t.answer_cache_hit or t.cache_read_tokens > 0:
+            child(self.cache_hits, cache).inc()
+        if t.cost_saved_usd > 0:
+            child(self.cost_saved, cache).inc(t.cost_saved_usd)
+
+    def _child(self, metric: Counter, *labels: str) -> Counter:
+        key = (id(metric), *labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
 
     def watch(self, writer: WriterSource) -> None:
         """Expose a writer's queue depth, written and dropped counts."""

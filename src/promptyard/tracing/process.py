@@ -38,9 +38,12 @@ from pydantic import SecretStr
 
 from promptyard.settings import Settings
 from promptyard.tracing.model import Trace
-from promptyard.tracing.writer import BatchObserver, WriterStats
+from promptyard.tracing.writer import WriterStats
 
 log = logging.getLogger("promptyard.tracing")
+
+TraceObserver = Callable[[Trace], None]
+"""Called with each trace as it is recorded (the Prometheus metrics)."""
 
 FLUSH = b"!flush "
 _PIPE_BYTES = 1 << 20
@@ -73,7 +76,7 @@ class ProcessTraceWriter:
         queue_size: int = 10_000,
         batch_size: int = 256,
         flush_interval_s: float = 0.2,
-        observers: Sequence[BatchObserver] = (),
+        observers: Sequence[TraceObserver] = (),
         warn_every_s: float = 10.0,
     ) -> None:
         self._payload = {
@@ -133,7 +136,7 @@ class ProcessTraceWriter:
             return
         for observer in self._observers:
             try:
-                observer((trace,))
+                observer(trace)
             except Exception as exc:  # noqa: BLE001 - metrics must not stop trace writing
                 now = time.monotonic()
                 if now - self._observer_failed_at >= self._warn_every_s:

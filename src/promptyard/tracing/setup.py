@@ -63,7 +63,7 @@ def build_process_writer(
         queue_size=settings.trace_queue_size,
         batch_size=settings.trace_batch_size,
         flush_interval_s=settings.trace_flush_interval_s,
-        observers=[metrics.observe] if metrics is not None else [],
+        observers=[metrics.observe_one] if metrics is not None else [],
     )
     if metrics is not None:
         metrics.watch(writer)
