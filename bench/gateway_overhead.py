@@ -173,7 +173,7 @@ class Promptyard:
     prompt_ok: bool
 
 
-def start_promptyard(tmp: Path, upstream_port: int, log: Path) -> Promptyard:
+def start_promptyard(tmp: Path, upstream_port: int, log: Path, probe: Path | None = None) -> Promptyard:
     env = {
         **os.environ,
         "PROMPTYARD_HOME": str(tmp / "home"),
@@ -185,6 +185,8 @@ def start_promptyard(tmp: Path, upstream_port: int, log: Path) -> Promptyard:
         "PROMPTYARD_LOG_LEVEL": "warning",
         "PROMPTYARD_CACHE_BACKEND": "memory",
     }
+    if probe is not None:
+        env["PROMPTYARD_BENCH_PROBE_OUT"] = str(probe)
     # Key and prompt are created with the same code the CLI uses, against the same database.
     setup = textwrap.dedent(
         """
@@ -208,7 +210,8 @@ def start_promptyard(tmp: Path, upstream_port: int, log: Path) -> Promptyard:
         print(out.stderr.strip(), file=sys.stderr)
     port = free_port()
     cmd = [
-        sys.executable, "-m", "uvicorn", "promptyard.server.asgi:app",
+        sys.executable, "-m", "uvicorn", "loop_probe:app" if probe else "promptyard.server.asgi:app",
+        "--app-dir", str(ROOT / "bench"),
         "--host", "127.0.0.1", "--port", str(port),
         "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip
@@ -369,6 +372,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per measurement (default 5)")
     parser.add_argument("--clients", default="1,16", help="concurrency levels (default 1,16)")
     parser.add_argument("--skip-litellm", action="store_true", help="measure promptyard only")
+    parser.add_argument("--probe", action="store_true", help="measure promptyard's event-loop stalls (loop_probe.py)")
     parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_upstream:
@@ -390,7 +394,8 @@ def main() -> None:
             procs.append(upstream)
             up_url = f"http://127.0.0.1:{up_port}/v1/chat/completions"
             wait_http(up_url, upstream, 20)
-            py = start_promptyard(tmp, up_port, logs / "promptyard.log")
+            probe = tmp / "probe.json" if args.probe else None
+            py = start_promptyard(tmp, up_port, logs / "promptyard.log", probe)
             procs.append(py.proc)
             auth = {"authorization": f"Bearer {py.key}"}
 
@@ -450,6 +455,8 @@ def main() -> None:
         finally:
             for proc in reversed(procs):
                 stop(proc)
+        if probe is not None and probe.exists():
+            print(f"promptyard event-loop stalls (lateness of a 1 ms timer, µs, whole run): {probe.read_text()}")
 
 
 def report(results: dict[tuple[str, int], Result], levels: list[int], names: list[str]) -> None:

@@ -1,0 +1,70 @@
+"""promptyard's ASGI app plus an event-loop stall probe (``bench/gateway_overhead.py --probe``).
+
+Every millisecond a task asks the loop to wake it 1 ms later and records how late it woke:
+how long the loop could not run, because a callback ran long, a garbage collection ran or
+another thread held the GIL. At shutdown the lateness samples (µs) are summarized into
+``PROMPTYARD_BENCH_PROBE_OUT`` as JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from promptyard.server.asgi import app as promptyard_app
+
+_samples: list[float] = []
+
+
+async def _probe() -> None:
+    while True:
+        t0 = time.perf_counter()
+        await asyncio.sleep(0.001)
+        _samples.append((time.perf_counter() - t0 - 0.001) * 1e6)
+
+
+def summary(samples: list[float]) -> dict[str, Any]:
+    s = sorted(samples)
+    if not s:
+        return {}
+
+    def q(p: float) -> float:
+        return round(s[min(len(s) - 1, int(p * len(s)))], 1)
+
+    return {
+        "samples": len(s),
+        "p50_us": q(0.5),
+        "p99_us": q(0.99),
+        "p99.9_us": q(0.999),
+        "max_us": round(s[-1], 1),
+        "over_1ms": sum(1 for v in s if v > 1000),
+        "over_5ms": sum(1 for v in s if v > 5000),
+    }
+
+
+async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] != "lifespan":
+        await promptyard_app(scope, receive, send)
+        return
+    task: asyncio.Task[None] | None = None
+
+    async def wrapped_receive() -> Any:
+        nonlocal task
+        message = await receive()
+        if message["type"] == "lifespan.shutdown" and task is not None:
+            task.cancel()
+            out = Path(os.environ["PROMPTYARD_BENCH_PROBE_OUT"])
+            await asyncio.to_thread(out.write_text, json.dumps(summary(_samples)))
+        return message
+
+    async def wrapped_send(message: Any) -> None:
+        nonlocal task
+        if message["type"] == "lifespan.startup.complete":
+            task = asyncio.create_task(_probe())
+        await send(message)
+
+    await promptyard_app(scope, wrapped_receive, wrapped_send)
