@@ -3,12 +3,13 @@
 Every millisecond a task asks the loop to wake it 1 ms later and records how late it woke:
 how long the loop could not run, because a callback ran long, a garbage collection ran or
 another thread held the GIL. At shutdown the lateness samples (µs) are summarized into
-``PROMPTYARD_BENCH_PROBE_OUT`` as JSON.
+``PROMPTYARD_BENCH_PROBE_OUT`` as JSON, with the garbage collections (count, time per generation).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import time
@@ -18,6 +19,19 @@ from typing import Any
 from promptyard.server.asgi import app as promptyard_app
 
 _samples: list[float] = []
+_gc: dict[int, list[float]] = {0: [], 1: [], 2: []}
+_gc_start = 0.0
+
+
+def _on_gc(phase: str, info: dict[str, int]) -> None:
+    global _gc_start
+    if phase == "start":
+        _gc_start = time.perf_counter()
+    else:
+        _gc[info["generation"]].append((time.perf_counter() - _gc_start) * 1e6)
+
+
+gc.callbacks.append(_on_gc)
 
 
 async def _probe() -> None:
@@ -58,7 +72,8 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if message["type"] == "lifespan.shutdown" and task is not None:
             task.cancel()
             out = Path(os.environ["PROMPTYARD_BENCH_PROBE_OUT"])
-            await asyncio.to_thread(out.write_text, json.dumps(summary(_samples)))
+            gcs = {f"gen{g}": {"n": len(v), "total_ms": round(sum(v) / 1000, 1), **summary(v)} for g, v in _gc.items()}
+            await asyncio.to_thread(out.write_text, json.dumps({"stalls": summary(_samples), "gc": gcs}))
         return message
 
     async def wrapped_send(message: Any) -> None:
