@@ -290,6 +290,9 @@ class Settings(BaseSettings):
     """Where the sinks run: ``process`` (a writer process fed through a pipe; the request path only
     encodes the trace, so the sinks never hold the server's GIL) or ``thread`` (a thread in the server)."""
 
+    trace_writer_nice: int = Field(default=10, ge=0, le=19)
+    """Niceness added to the trace writer process: its CPU goes to the server's requests first."""
+
     # ---- derived ------------------------------------------------------------------
     @property
     def resolved_database_url(self) -> str:

@@ -59,6 +59,8 @@ class Reporter:
 def serve(stdin: IO[bytes], out: IO[bytes]) -> None:
     config: dict[str, Any] = json.loads(stdin.readline())
     settings = Settings.model_validate(config["settings"])
+    if settings.trace_writer_nice and hasattr(os, "nice"):
+        os.nice(settings.trace_writer_nice)
     db: Database | None = None
 
     def database() -> Database:
