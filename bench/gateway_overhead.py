@@ -12,7 +12,8 @@ It starts, on loopback:
 and drives the same request at 1 and 16 concurrent clients with ``wrk`` (Debian package; a
 built-in asyncio client is used when wrk is missing): directly against the upstream, through
 promptyard (raw chat with the answer cache bypassed; a prompt run; an answer-cache hit) and
-through LiteLLM. It prints p50/p99/p99.9 latency, the latency added over the direct path,
+through LiteLLM; promptyard is stopped before LiteLLM starts, so each gateway is measured
+without the other's idle processes on the machine. It prints p50/p99/p99.9 latency, the latency added over the direct path,
 requests per second, the promptyard/LiteLLM ratios and the load average before and after.
 Settings reach promptyard through the environment (e.g. ``PROMPTYARD_TRACE_WRITER=thread``).
 """
@@ -241,6 +242,23 @@ def ensure_litellm() -> Path | None:
     return exe if exe.exists() else None
 
 
+def start_litellm_or_none(
+    tmp: Path, upstream_port: int, log: Path, procs: list[subprocess.Popen[bytes]]
+) -> tuple[str, str] | None:
+    """LiteLLM's proxy started (URL, master key), or None with the reason printed."""
+    exe = ensure_litellm()
+    if exe is None:
+        print("LITELLM NOT AVAILABLE: printing promptyard's figures only")
+        return None
+    try:
+        lite, url, key = start_litellm(exe, tmp, upstream_port, log)
+    except RuntimeError as exc:
+        print(f"LITELLM NOT AVAILABLE: its proxy did not start ({exc}); see {log}")
+        return None
+    procs.append(lite)
+    return url, key
+
+
 def start_litellm(exe: Path, tmp: Path, upstream_port: int, log: Path) -> tuple[subprocess.Popen[bytes], str, str]:
     config = tmp / "litellm.yaml"
     config.write_text(
@@ -399,19 +417,6 @@ def main() -> None:
             procs.append(py.proc)
             auth = {"authorization": f"Bearer {py.key}"}
 
-            lite_url, lite_auth = None, {}
-            if not args.skip_litellm:
-                exe = ensure_litellm()
-                if exe is None:
-                    print("LITELLM NOT AVAILABLE: printing promptyard's figures only")
-                else:
-                    try:
-                        lite, lite_url, lite_key = start_litellm(exe, tmp, up_port, logs / "litellm.log")
-                        procs.append(lite)
-                        lite_auth = {"authorization": f"Bearer {lite_key}"}
-                    except RuntimeError as exc:
-                        print(f"LITELLM NOT AVAILABLE: its proxy did not start ({exc}); see {logs / 'litellm.log'}")
-
             chat = {"model": MODEL, "messages": MESSAGES, "max_tokens": 32}
             targets: list[tuple[str, str, dict[str, Any], dict[str, str]]] = [
                 ("direct upstream", up_url, chat, {}),
@@ -439,16 +444,27 @@ def main() -> None:
                     auth,
                 )
             )
-            if lite_url:
-                targets.append(("litellm proxy", lite_url + "/v1/chat/completions", chat, lite_auth))
-
             results: dict[tuple[str, int], Result] = {}
-            for conns in levels:
-                for name, url, body, headers in targets:
-                    res = load(url, body, headers, conns, args.duration, tmp)
-                    results[(name, conns)] = res
-                    print(f"  measured {name:<40} c={conns:<3} {res.rps:9.0f} req/s", flush=True)
-            report(results, levels, [t[0] for t in targets])
+
+            def measure(rows: list[tuple[str, str, dict[str, Any], dict[str, str]]]) -> None:
+                for conns in levels:
+                    for name, url, body, headers in rows:
+                        res = load(url, body, headers, conns, args.duration, tmp)
+                        results[(name, conns)] = res
+                        print(f"  measured {name:<40} c={conns:<3} {res.rps:9.0f} req/s", flush=True)
+
+            measure(targets)
+            names = [t[0] for t in targets]
+            # Each gateway is measured alone: LiteLLM's idle proxy uses ~15% of a core (its
+            # background loops), promptyard's writer process catches up after its rows.
+            stop(py.proc)
+            if not args.skip_litellm:
+                lite_url = start_litellm_or_none(tmp, up_port, logs / "litellm.log", procs)
+                if lite_url is not None:
+                    url, key = lite_url
+                    measure([("litellm proxy", url + "/v1/chat/completions", chat, {"authorization": f"Bearer {key}"})])
+                    names.append("litellm proxy")
+            report(results, levels, names)
             print(
                 f"\nload average (1, 5, 15 min) at the end: {os.getloadavg()}; the machine has {os.cpu_count()} cores"
             )
