@@ -13,8 +13,9 @@ and drives the same request at 1 and 16 concurrent clients with ``wrk`` (Debian 
 built-in asyncio client is used when wrk is missing): directly against the upstream, through
 promptyard (raw chat with the answer cache bypassed; a prompt run; an answer-cache hit) and
 through LiteLLM; promptyard is stopped before LiteLLM starts, so each gateway is measured
-without the other's idle processes on the machine. It prints p50/p99/p99.9 latency, the latency added over the direct path,
-requests per second, the promptyard/LiteLLM ratios and the load average before and after.
+without the other's idle processes on the machine. It prints p50/p99/p99.9 latency, the
+latency added over the direct path, requests per second, the promptyard/LiteLLM ratios and
+the load average before and after.
 Settings reach promptyard through the environment (e.g. ``PROMPTYARD_TRACE_WRITER=thread``).
 """
 

@@ -3,7 +3,8 @@
 Every millisecond a task asks the loop to wake it 1 ms later and records how late it woke:
 how long the loop could not run, because a callback ran long, a garbage collection ran or
 another thread held the GIL. At shutdown the lateness samples (µs) are summarized into
-``PROMPTYARD_BENCH_PROBE_OUT`` as JSON, with the garbage collections (count, time per generation).
+``PROMPTYARD_BENCH_PROBE_OUT`` as JSON, with the garbage collections (count, time per generation)
+and the loop thread's run-queue wait and involuntary context switches (Linux schedstat).
 """
 
 from __future__ import annotations
@@ -32,6 +33,18 @@ def _on_gc(phase: str, info: dict[str, int]) -> None:
 
 
 gc.callbacks.append(_on_gc)
+
+
+def _sched() -> dict[str, float]:
+    """This thread's CPU time and run-queue wait (ns, /proc/thread-self/schedstat), and its
+    involuntary context switches: how often and how long the OS, not the GIL, held it back."""
+    try:
+        on_cpu, waiting, _slices = Path("/proc/thread-self/schedstat").read_text().split()
+        status = Path("/proc/thread-self/status").read_text()
+    except OSError:
+        return {}
+    forced = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("nonvoluntary"))
+    return {"cpu_ms": int(on_cpu) / 1e6, "runqueue_wait_ms": int(waiting) / 1e6, "involuntary_switches": forced}
 
 
 async def _probe() -> None:
@@ -65,6 +78,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await promptyard_app(scope, receive, send)
         return
     task: asyncio.Task[None] | None = None
+    sched0: dict[str, float] = {}
 
     async def wrapped_receive() -> Any:
         nonlocal task
@@ -73,12 +87,15 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             task.cancel()
             out = Path(os.environ["PROMPTYARD_BENCH_PROBE_OUT"])
             gcs = {f"gen{g}": {"n": len(v), "total_ms": round(sum(v) / 1000, 1), **summary(v)} for g, v in _gc.items()}
-            await asyncio.to_thread(out.write_text, json.dumps({"stalls": summary(_samples), "gc": gcs}))
+            sched = {k: round(v - sched0.get(k, 0), 1) for k, v in _sched().items()}
+            report = {"stalls": summary(_samples), "gc": gcs, "loop_thread": sched}
+            await asyncio.to_thread(out.write_text, json.dumps(report))
         return message
 
     async def wrapped_send(message: Any) -> None:
         nonlocal task
         if message["type"] == "lifespan.startup.complete":
+            sched0.update(_sched())
             task = asyncio.create_task(_probe())
         await send(message)
 
