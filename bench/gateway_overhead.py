@@ -12,8 +12,11 @@ It starts, on loopback:
 and drives the same request at 1 and 16 concurrent clients with ``wrk`` (Debian package; a
 built-in asyncio client is used when wrk is missing): directly against the upstream, through
 promptyard (raw chat with the answer cache bypassed; a prompt run; an answer-cache hit) and
-through LiteLLM. It prints p50/p99 latency, the latency added over the direct path, requests
-per second, and the promptyard/LiteLLM ratios.
+through LiteLLM; promptyard is stopped before LiteLLM starts, so each gateway is measured
+without the other's idle processes on the machine. It prints p50/p99/p99.9 latency, the
+latency added over the direct path, requests per second, the promptyard/LiteLLM ratios and
+the load average before and after.
+Settings reach promptyard through the environment (e.g. ``PROMPTYARD_TRACE_WRITER=thread``).
 """
 
 from __future__ import annotations
@@ -172,7 +175,7 @@ class Promptyard:
     prompt_ok: bool
 
 
-def start_promptyard(tmp: Path, upstream_port: int, log: Path) -> Promptyard:
+def start_promptyard(tmp: Path, upstream_port: int, log: Path, probe: Path | None = None) -> Promptyard:
     env = {
         **os.environ,
         "PROMPTYARD_HOME": str(tmp / "home"),
@@ -184,6 +187,8 @@ def start_promptyard(tmp: Path, upstream_port: int, log: Path) -> Promptyard:
         "PROMPTYARD_LOG_LEVEL": "warning",
         "PROMPTYARD_CACHE_BACKEND": "memory",
     }
+    if probe is not None:
+        env["PROMPTYARD_BENCH_PROBE_OUT"] = str(probe)
     # Key and prompt are created with the same code the CLI uses, against the same database.
     setup = textwrap.dedent(
         """
@@ -207,7 +212,8 @@ def start_promptyard(tmp: Path, upstream_port: int, log: Path) -> Promptyard:
         print(out.stderr.strip(), file=sys.stderr)
     port = free_port()
     cmd = [
-        sys.executable, "-m", "uvicorn", "promptyard.server.asgi:app",
+        sys.executable, "-m", "uvicorn", "loop_probe:app" if probe else "promptyard.server.asgi:app",
+        "--app-dir", str(ROOT / "bench"),
         "--host", "127.0.0.1", "--port", str(port),
         "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip
@@ -235,6 +241,23 @@ def ensure_litellm() -> Path | None:
         print(f"LITELLM NOT AVAILABLE: could not install 'litellm[proxy]' into {LITELLM_VENV}: {exc}")
         return None
     return exe if exe.exists() else None
+
+
+def start_litellm_or_none(
+    tmp: Path, upstream_port: int, log: Path, procs: list[subprocess.Popen[bytes]]
+) -> tuple[str, str] | None:
+    """LiteLLM's proxy started (URL, master key), or None with the reason printed."""
+    exe = ensure_litellm()
+    if exe is None:
+        print("LITELLM NOT AVAILABLE: printing promptyard's figures only")
+        return None
+    try:
+        lite, url, key = start_litellm(exe, tmp, upstream_port, log)
+    except RuntimeError as exc:
+        print(f"LITELLM NOT AVAILABLE: its proxy did not start ({exc}); see {log}")
+        return None
+    procs.append(lite)
+    return url, key
 
 
 def start_litellm(exe: Path, tmp: Path, upstream_port: int, log: Path) -> tuple[subprocess.Popen[bytes], str, str]:
@@ -278,6 +301,7 @@ def start_litellm(exe: Path, tmp: Path, upstream_port: int, log: Path) -> tuple[
 class Result:
     p50_ms: float
     p99_ms: float
+    p999_ms: float
     rps: float
     requests: int
     errors: int
@@ -297,18 +321,21 @@ def wrk(url: str, body: bytes, headers: dict[str, str], conns: int, duration: fl
     script = tmp / "post.lua"
     lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(body.decode())}"]
     lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()]
+    report_p999 = '  io.write(string.format("p99.9 %d\\n", latency:percentile(99.9)))'
+    lines += ["done = function(summary, latency, requests)", report_p999, "end"]  # microseconds
     script.write_text("\n".join(lines) + "\n")
     threads = min(conns, 2)
     cmd = ["wrk", "-t", str(threads), "-c", str(conns), "-d", f"{duration:.0f}s", "--latency", "-s", str(script), url]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=duration + 60).stdout
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    p999 = int(re.search(r"^p99\.9 (\d+)", out, re.M).group(1)) / 1000  # type: ignore[union-attr]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = (int(bad.group(1)) if bad else 0) + (sum(int(g) for g in sock.groups()) if sock else 0)
-    return Result(p50, p99, rps, total, errors)
+    return Result(p50, p99, p999, rps, total, errors)
 
 
 async def _py_load(url: str, body: bytes, headers: dict[str, str], conns: int, duration: float) -> Result:
@@ -342,8 +369,8 @@ async def _py_load(url: str, body: bytes, headers: dict[str, str], conns: int, d
     start = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(conns)))
     elapsed = time.perf_counter() - start
-    q = statistics.quantiles(latencies, n=100)
-    return Result(q[49], q[98], len(latencies) / elapsed, len(latencies), errors)
+    q = statistics.quantiles(latencies, n=1000)
+    return Result(q[499], q[989], q[998], len(latencies) / elapsed, len(latencies), errors)
 
 
 def load(url: str, body: dict[str, Any], headers: dict[str, str], conns: int, duration: float, tmp: Path) -> Result:
@@ -364,6 +391,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per measurement (default 5)")
     parser.add_argument("--clients", default="1,16", help="concurrency levels (default 1,16)")
     parser.add_argument("--skip-litellm", action="store_true", help="measure promptyard only")
+    parser.add_argument("--probe", action="store_true", help="measure promptyard's event-loop stalls (loop_probe.py)")
     parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_upstream:
@@ -371,6 +399,7 @@ def main() -> None:
         return
 
     levels = [int(c) for c in args.clients.split(",")]
+    print(f"load average (1, 5, 15 min) at the start: {os.getloadavg()}", flush=True)
     if not shutil.which("wrk"):
         print("wrk not found (apt-get install -y wrk); using the built-in asyncio load generator")
     procs: list[subprocess.Popen[bytes]] = []
@@ -384,22 +413,10 @@ def main() -> None:
             procs.append(upstream)
             up_url = f"http://127.0.0.1:{up_port}/v1/chat/completions"
             wait_http(up_url, upstream, 20)
-            py = start_promptyard(tmp, up_port, logs / "promptyard.log")
+            probe = tmp / "probe.json" if args.probe else None
+            py = start_promptyard(tmp, up_port, logs / "promptyard.log", probe)
             procs.append(py.proc)
             auth = {"authorization": f"Bearer {py.key}"}
-
-            lite_url, lite_auth = None, {}
-            if not args.skip_litellm:
-                exe = ensure_litellm()
-                if exe is None:
-                    print("LITELLM NOT AVAILABLE: printing promptyard's figures only")
-                else:
-                    try:
-                        lite, lite_url, lite_key = start_litellm(exe, tmp, up_port, logs / "litellm.log")
-                        procs.append(lite)
-                        lite_auth = {"authorization": f"Bearer {lite_key}"}
-                    except RuntimeError as exc:
-                        print(f"LITELLM NOT AVAILABLE: its proxy did not start ({exc}); see {logs / 'litellm.log'}")
 
             chat = {"model": MODEL, "messages": MESSAGES, "max_tokens": 32}
             targets: list[tuple[str, str, dict[str, Any], dict[str, str]]] = [
@@ -428,27 +445,40 @@ def main() -> None:
                     auth,
                 )
             )
-            if lite_url:
-                targets.append(("litellm proxy", lite_url + "/v1/chat/completions", chat, lite_auth))
-
             results: dict[tuple[str, int], Result] = {}
-            for conns in levels:
-                for name, url, body, headers in targets:
-                    res = load(url, body, headers, conns, args.duration, tmp)
-                    results[(name, conns)] = res
-                    print(f"  measured {name:<40} c={conns:<3} {res.rps:9.0f} req/s", flush=True)
-            report(results, levels, [t[0] for t in targets])
+
+            def measure(rows: list[tuple[str, str, dict[str, Any], dict[str, str]]]) -> None:
+                for conns in levels:
+                    for name, url, body, headers in rows:
+                        res = load(url, body, headers, conns, args.duration, tmp)
+                        results[(name, conns)] = res
+                        print(f"  measured {name:<40} c={conns:<3} {res.rps:9.0f} req/s", flush=True)
+
+            measure(targets)
+            names = [t[0] for t in targets]
+            # Each gateway is measured alone: LiteLLM's idle proxy uses ~15% of a core (its
+            # background loops), promptyard's writer process catches up after its rows.
+            stop(py.proc)
+            if not args.skip_litellm:
+                lite_url = start_litellm_or_none(tmp, up_port, logs / "litellm.log", procs)
+                if lite_url is not None:
+                    url, key = lite_url
+                    measure([("litellm proxy", url + "/v1/chat/completions", chat, {"authorization": f"Bearer {key}"})])
+                    names.append("litellm proxy")
+            report(results, levels, names)
             print(
                 f"\nload average (1, 5, 15 min) at the end: {os.getloadavg()}; the machine has {os.cpu_count()} cores"
             )
         finally:
             for proc in reversed(procs):
                 stop(proc)
+        if probe is not None and probe.exists():
+            print(f"promptyard event-loop stalls (lateness of a 1 ms timer, µs, whole run): {probe.read_text()}")
 
 
 def report(results: dict[tuple[str, int], Result], levels: list[int], names: list[str]) -> None:
     print()
-    cols = ("clients", "p50 ms", "p99 ms", "+p50 ms", "+p99 ms", "req/s", "errors")
+    cols = ("clients", "p50 ms", "p99 ms", "p99.9 ms", "+p50 ms", "+p99 ms", "+p99.9", "req/s", "errors")
     print(f"{'target':<40} " + " ".join(f"{c:>8}" for c in cols))
     for conns in levels:
         base = results[("direct upstream", conns)]
@@ -456,7 +486,9 @@ def report(results: dict[tuple[str, int], Result], levels: list[int], names: lis
             r = results[(name, conns)]
             add50 = r.p50_ms - base.p50_ms
             add99 = r.p99_ms - base.p99_ms
-            figures = f"{r.p50_ms:8.3f} {r.p99_ms:8.3f} {add50:8.3f} {add99:8.3f} {r.rps:8.0f} {r.errors:>8}"
+            add999 = r.p999_ms - base.p999_ms
+            figures = f"{r.p50_ms:8.3f} {r.p99_ms:8.3f} {r.p999_ms:8.3f} {add50:8.3f} {add99:8.3f} {add999:8.3f}"
+            figures += f" {r.rps:8.0f} {r.errors:>8}"
             print(f"{name:<40} {conns:>8} {figures}")
     lite = "litellm proxy"
     if lite not in names:

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 class Runtime:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or get_settings()
+        self.serving = False
+        """Set by the HTTP app: with ``PROMPTYARD_TRACE_WRITER=auto`` a serving runtime writes traces
+        in a writer process, a one-shot CLI command or library use in a thread."""
 
     @cached_property
     def db(self) -> Database:
@@ -74,7 +77,7 @@ class Runtime:
         NullRecorder when ``PROMPTYARD_TRACING`` is off."""
         from promptyard.tracing.setup import build_recorder
 
-        return build_recorder(self.settings, lambda: self.db, self.metrics)
+        return build_recorder(self.settings, lambda: self.db, self.metrics, serving=self.serving)
 
     @cached_property
     def alerts(self) -> BudgetAlerter:

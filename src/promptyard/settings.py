@@ -322,6 +322,13 @@ class Settings(BaseSettings):
     guards_ingest: list[GuardSpec] = Field(default_factory=list)
     """Input guards run on every new or changed chunk at ingest (JSON, e.g. ``["injection"]``): their
     verdicts are stored, and a retrieved text already checked is not checked again at answer time."""
+    trace_writer: Literal["auto", "process", "thread"] = "auto"
+    """Where the sinks run: ``process`` (a writer process fed through a pipe; the request path only
+    encodes the trace, so the sinks never hold the server's GIL), ``thread`` (a thread in this
+    process), or ``auto``: ``process`` in the server, ``thread`` in one-shot CLI commands and library use."""
+
+    trace_writer_nice: int = Field(default=10, ge=0, le=19)
+    """Niceness added to the trace writer process: its CPU goes to the server's requests first."""
 
     # ---- derived ------------------------------------------------------------------
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,6 +11,7 @@ from fastapi import FastAPI
 from promptyard import __version__
 from promptyard.runtime import Runtime
 from promptyard.server import errors
+from promptyard.server.heap import freeze_heap
 from promptyard.server.routers import admin as admin_router
 from promptyard.server.routers import admin_experiments, health, openai_compat, run, workspace, workspace_actions
 from promptyard.server.routers import canaries as canaries_router
@@ -24,6 +26,7 @@ from promptyard.server.routers import rag as rag_router
 
 def create_app(runtime: Runtime | None = None) -> FastAPI:
     rt = runtime or Runtime()
+    rt.serving = True  # PROMPTYARD_TRACE_WRITER=auto: traces are written in a writer process
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -33,6 +36,11 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
             from promptyard.experiments.canary_controller import start_controller
 
             stop_canaries = start_controller(rt)
+        start_tracer = getattr(rt.tracer, "start", None)  # the trace writer process, before the first request
+        if callable(start_tracer):
+            await asyncio.to_thread(start_tracer)
+        _ = rt.gateway  # built now, not by the first request
+        freeze_heap()
         yield
         if stop_canaries is not None:
             await stop_canaries()

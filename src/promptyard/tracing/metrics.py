@@ -1,14 +1,14 @@
 """Prometheus metrics, fed from traces off the request path.
 
-The trace writer hands every batch to :meth:`Metrics.observe`, so the request path pays
-nothing for metrics. Queue depth and dropped traces are read from the writer at scrape
+The thread trace writer hands every batch to :meth:`Metrics.observe` off the request path;
+the process writer hands each trace to :meth:`Metrics.observe_one` as it is recorded (a few µs).
+Queue depth and dropped traces are read from the writer at scrape
 time. Each :class:`Metrics` owns its own ``CollectorRegistry`` (no process-global state),
 so several runtimes (tests) never collide.
 """
 
 from __future__ import annotations
 
-from collections import Counter as Tally
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
@@ -17,7 +17,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from promptyard.tracing.model import Trace
-from promptyard.tracing.writer import TraceWriter
+from promptyard.tracing.writer import WriterStats
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -64,62 +64,57 @@ class Metrics:
             registry=r,
         )
         self._stages = [(f"{stage}_ms", self.stage_latency.labels(stage)) for stage in STAGES]
+        self._children: dict[tuple[object, ...], Counter] = {}
         self._writer_collector: WriterCollector | None = None
         self._stats_collectors: dict[str, StatsCollector] = {}
 
     def observe(self, traces: Sequence[Trace]) -> None:
-        """Fold a batch in: counters are summed per label set first, then incremented once."""
-        requests: Tally[tuple[str, str, str, str]] = Tally()
-        errors: Tally[str] = Tally()
-        tokens: Tally[tuple[str, str]] = Tally()
-        cost: dict[str, float] = {}
-        hits: Tally[str] = Tally()
-        saved: dict[str, float] = {}
-        stages = self._stages
-        verdicts: Tally[tuple[str, str, str]] = Tally()
+        """Fold a batch in (the thread writer's observer): one :meth:`observe_one` per trace."""
         for t in traces:
-            for v in t.guards:
-                verdicts[(v.guard, v.outcome, t.prompt_name or "")] += 1
-            model = t.model or ""
-            requests[(t.kind, t.status, t.provider or "", model)] += 1
-            if t.status == "error":
-                errors[t.error_type or "unknown"] += 1
-            lat = t.latency
-            for stage, child in stages:
-                ms = getattr(lat, stage)
-                if ms is not None and (ms > 0 or stage != "total_ms"):
-                    child.observe(ms / 1000)
-            for kind, n in (
-                ("input", t.input_tokens),
-                ("output", t.output_tokens),
-                ("cache_read", t.cache_read_tokens),
-                ("cache_write", t.cache_write_tokens),
-            ):
-                if n:
-                    tokens[(kind, model)] += n
-            if t.cost_usd:
-                cost[model] = cost.get(model, 0.0) + t.cost_usd
-            cache = "answer" if t.answer_cache_hit else "prompt"
-            if t.answer_cache_hit or t.cache_read_tokens > 0:
-                hits[cache] += 1
-            if t.cost_saved_usd > 0:
-                saved[cache] = saved.get(cache, 0.0) + t.cost_saved_usd
-        for labels, n in requests.items():
-            self.requests.labels(*labels).inc(n)
-        for error_type, n in errors.items():
-            self.errors.labels(error_type).inc(n)
-        for (kind, model), n in tokens.items():
-            self.tokens.labels(kind, model).inc(n)
-        for model, usd in cost.items():
-            self.cost.labels(model).inc(usd)
-        for cache, n in hits.items():
-            self.cache_hits.labels(cache).inc(n)
-        for cache, usd in saved.items():
-            self.cost_saved.labels(cache).inc(usd)
-        for labels3, n in verdicts.items():
-            self.guard_verdicts.labels(*labels3).inc(n)
+            self.observe_one(t)
 
-    def watch(self, writer: TraceWriter) -> None:
+    def observe_one(self, t: Trace) -> None:
+        """Fold in one trace (the process writer's request path): same series as :meth:`observe`.
+
+        Label children are cached per label set, so a trace costs a few dict look-ups and
+        increments (~4 µs) instead of ``observe``'s per-batch tallies (~12 µs for one trace).
+        """
+        model = t.model or ""
+        child = self._child
+        child(self.requests, t.kind, t.status, t.provider or "", model).inc()
+        if t.status == "error":
+            child(self.errors, t.error_type or "unknown").inc()
+        lat = t.latency
+        for stage, hist in self._stages:
+            ms = getattr(lat, stage)
+            if ms is not None and (ms > 0 or stage != "total_ms"):
+                hist.observe(ms / 1000)
+        for kind, n in (
+            ("input", t.input_tokens),
+            ("output", t.output_tokens),
+            ("cache_read", t.cache_read_tokens),
+            ("cache_write", t.cache_write_tokens),
+        ):
+            if n:
+                child(self.tokens, kind, model).inc(n)
+        if t.cost_usd:
+            child(self.cost, model).inc(t.cost_usd)
+        cache = "answer" if t.answer_cache_hit else "prompt"
+        if t.answer_cache_hit or t.cache_read_tokens > 0:
+            child(self.cache_hits, cache).inc()
+        if t.cost_saved_usd > 0:
+            child(self.cost_saved, cache).inc(t.cost_saved_usd)
+        for v in t.guards:
+            child(self.guard_verdicts, v.guard, v.outcome, t.prompt_name or "").inc()
+
+    def _child(self, metric: Counter, *labels: str) -> Counter:
+        key = (id(metric), *labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
+
+    def watch(self, writer: WriterSource) -> None:
         """Expose a writer's queue depth, written and dropped counts."""
         if self._writer_collector is None:
             self._writer_collector = WriterCollector(writer)
@@ -140,6 +135,12 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+class WriterSource(Protocol):
+    """A trace writer (in a thread or a process): its counters."""
+
+    def stats(self) -> WriterStats: ...
+
+
 class StatsSource(Protocol):
     def snapshot(self) -> dict[str, int]: ...
 
@@ -157,7 +158,7 @@ class StatsCollector(Collector):
 
 
 class WriterCollector(Collector):
-    def __init__(self, writer: TraceWriter) -> None:
+    def __init__(self, writer: WriterSource) -> None:
         self.writer = writer
 
     def collect(self) -> Iterator[Metric]:
