@@ -41,9 +41,10 @@ class Runtime:
     @cached_property
     def registry(self) -> PromptRegistry:
         """Prompt versions, labels, review and history (resolve is cached in memory)."""
+        from promptyard.prompts.notify import label_version
         from promptyard.prompts.registry import PromptRegistry
 
-        return PromptRegistry(self.db, self.settings)
+        return PromptRegistry(self.db, self.settings, notifier=label_version(self.settings))
 
     @cached_property
     def providers(self) -> ProviderRegistry:
