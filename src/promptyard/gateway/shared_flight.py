@@ -108,21 +108,26 @@ class SharedFlight(SingleFlight[T]):
         return await work()
 
     async def _hold(self, lock: str, token: str, work: Callable[[], Awaitable[T]]) -> T:
-        renewer = asyncio.create_task(self._keep(lock, token), name="promptyard-flight-lease")
+        # Stopped by an event, never cancelled: a Redis command cancelled mid-flight may swallow the
+        # cancellation (the renewer would then run, and its leader wait, forever).
+        done = asyncio.Event()
+        renewer = asyncio.create_task(self._keep(lock, token, done), name="promptyard-flight-lease")
         try:
             return await work()
         finally:
-            renewer.cancel()
-            with contextlib.suppress(BaseException):
-                await renewer
+            done.set()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(renewer), timeout=1.0)
             try:
                 await self._release(keys=[lock], args=[token])
             except Exception as exc:  # noqa: BLE001 - the lease expires by itself
                 log.debug("could not release flight lease %s: %s", lock, exc)
 
-    async def _keep(self, lock: str, token: str) -> None:
-        while True:
-            await asyncio.sleep(LEASE_S / 3)
+    async def _keep(self, lock: str, token: str, done: asyncio.Event) -> None:
+        while not done.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), LEASE_S / 3)
+                return
             try:
                 await self._renew(keys=[lock], args=[token, int(LEASE_S * 1000)])
             except Exception as exc:  # noqa: BLE001
