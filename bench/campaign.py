@@ -178,7 +178,9 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-def report(cluster: Cluster, result: dict[str, Any], wall_s: float) -> None:
+def report(cluster: Cluster, result: dict[str, Any], wall_s: float) -> dict[str, Any]:
+    """Print the figures; return them (per phase, plus budget and label move) for tests."""
+    summary: dict[str, Any] = {"phases": {}, "label_delays_s": result.get("label_delays_s", [])}
     traced = traced_ids(cluster)
     print(f"\ncampaign: {cluster.args.instances} instances, concurrency {cluster.args.concurrency}, {wall_s:.0f} s")
     head = f"{'phase':<9} {'sent':>6} {'ok':>6} {'clear':>6} {'lost':>5} {'traces':>7} {'no-trace':>8}"
@@ -195,6 +197,9 @@ def report(cluster: Cluster, result: dict[str, Any], wall_s: float) -> None:
         lat = [o.latency_s * 1000 for o in outs]
         codes = Counter(f"{o.status} {o.code}" for o in outs if o.kind != "ok")
         totals.update(sent=len(outs), ok=ok, clear=clear, lost=lost, traced=n_traced, untraced=len(untraced))
+        row = {"sent": len(outs), "ok": ok, "clear": clear, "lost": lost, "traced": n_traced}
+        row["untraced"], row["untraced_outside_kill"] = len(untraced), len(untraced)
+        summary["phases"][ph.name] = row
         print(
             f"{ph.name:<9} {len(outs):>6} {ok:>6} {clear:>6} {lost:>5} {n_traced:>7} {len(untraced):>8} {failovers:>8}"
             f" {pct(lat, 0.5):>7.1f} {pct(lat, 0.99):>7.1f}  {dict(codes.most_common(6))}"
@@ -212,6 +217,7 @@ def report(cluster: Cluster, result: dict[str, Any], wall_s: float) -> None:
                 f" answered up to {window * 1000:.0f} ms before the kill"
             )
             other = [o for o in untraced if o not in gone]
+            row["untraced_outside_kill"] = len(other)
             if other:
                 print(f"          - untraced outside the kill window: {len(other)} ({other[:3]})")
     t = totals
@@ -221,6 +227,7 @@ def report(cluster: Cluster, result: dict[str, Any], wall_s: float) -> None:
     if "budget" in result:
         b = result["budget"]
         over = b["final_usd"] - b["budget_usd"]
+        summary["budget_overshoot_usd"], summary["estimate_usd"] = over, b["estimate_usd"]
         print(
             f"budget: {b['budget_usd']:.6f} USD, the phase started at {b['start_usd']:.6f}"
             f" and ended at {b['final_usd']:.6f}:"
@@ -272,7 +279,7 @@ def soak(cluster: Cluster, args: argparse.Namespace) -> None:
     print("retention: traces older than PROMPTYARD_TRACE_RETENTION_DAYS go with `promptyard traces purge` (daily)")
 
 
-def main() -> None:
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--instances", type=int, default=2)
     parser.add_argument("--requests", type=int, default=20_000)
@@ -282,8 +289,12 @@ def main() -> None:
     parser.add_argument("--budget-usd", type=float, default=1000.0)
     parser.add_argument("--soak", type=float, default=0.0, help="seconds of steady load instead of the phases")
     parser.add_argument("--sample-s", type=float, default=60.0)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     args.phases = [p for p in args.phases.split(",") if p]
+    return args
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
     t0 = time.monotonic()
     print(f"starting Redis, Postgres, the upstream and {args.instances} instances ...", flush=True)
     cluster = Cluster(args)
@@ -291,17 +302,17 @@ def main() -> None:
         print(f"ready in {time.monotonic() - t0:.1f} s (work dir {cluster.work})", flush=True)
         if args.soak:
             soak(cluster, args)
-            return
+            return {}
         t1 = time.monotonic()
         result = asyncio.run(campaign(cluster, args))
         wall = time.monotonic() - t1
         t2 = time.monotonic()
         cluster.stop()  # SIGTERM: every instance flushes its trace queue
         print(f"instances stopped (SIGTERM) in {time.monotonic() - t2:.1f} s", flush=True)
-        report(cluster, result, wall)
+        return report(cluster, result, wall)
     finally:
         cluster.close()
 
 
 if __name__ == "__main__":
-    main()
+    run(parse())
