@@ -61,6 +61,7 @@ class Phase:
     kill_at: float | None = None
     killed: int | None = None
     wall_s: float = 0.0
+    restart_at: float | None = None
 
 
 class Cluster:
