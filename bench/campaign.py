@@ -129,7 +129,11 @@ async def campaign(cluster: Cluster, args: argparse.Namespace) -> dict[str, Any]
     ) as client:
         for phase in phases:
             if phase.name == "budget":
+                before = [watched(cluster.metrics(i)) for i in range(args.instances)]
                 out["budget"] = await budget_phase(client, cluster, phase, args.concurrency)
+                after = [watched(cluster.metrics(i)) for i in range(args.instances)]
+                key = "promptyard_gateway_budget_errors_total"
+                out["budget"]["errors"] = sum(a.get(key, 0) - b.get(key, 0) for a, b in zip(after, before, strict=True))
                 continue
             mover = asyncio.create_task(label_move(client, cluster)) if phase.name == "steady" else None
             await run_phase(client, cluster, phase, args.concurrency)
@@ -237,7 +241,7 @@ def report(cluster: Cluster, result: dict[str, Any], wall_s: float) -> dict[str,
             f"budget: {b['budget_usd']:.6f} USD, the phase started at {b['start_usd']:.6f}"
             f" and ended at {b['final_usd']:.6f}:"
             f" overshoot {over * 1e6:.1f} micro-USD vs one call's estimate {b['estimate_usd'] * 1e6:.1f}"
-            f" ({'OK' if over <= b['estimate_usd'] else 'OVER'})"
+            f" ({'OK' if over <= b['estimate_usd'] else 'OVER'}; budget backend errors during the phase: {b['errors']:g})"
         )
     if "label_delays_s" in result:
         print(

@@ -26,6 +26,7 @@ import redis.asyncio as aioredis
 
 from promptyard.gateway.singleflight import SingleFlight
 from promptyard.gateway.stats import GatewayStats
+from promptyard.redis_client import async_client
 
 log = logging.getLogger("promptyard.gateway")
 
@@ -62,7 +63,7 @@ class SharedFlight(SingleFlight[T]):
         self.max_wait_s = max_wait_s
         self.poll_s = poll_s
         self._lookup = lookup
-        self._redis: aioredis.Redis = client if client is not None else aioredis.Redis.from_url(url)
+        self._redis: aioredis.Redis = client if client is not None else async_client(url)
         self._release = self._redis.register_script(_RELEASE)
         self._renew = self._redis.register_script(_RENEW)
 

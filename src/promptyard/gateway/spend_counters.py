@@ -17,6 +17,8 @@ from typing import Literal, Protocol
 
 import redis.asyncio as aioredis
 
+from promptyard.redis_client import async_client
+
 _KEEP_S = 3 * 86_400
 
 Reserved = Literal["ok", "refused", "unseeded"]
@@ -108,7 +110,7 @@ class RedisSpendCounter:
 
     def __init__(self, url: str, *, prefix: str = "promptyard:", client: aioredis.Redis | None = None) -> None:
         self.prefix = prefix
-        self._redis: aioredis.Redis = client if client is not None else aioredis.Redis.from_url(url)
+        self._redis: aioredis.Redis = client if client is not None else async_client(url)
         self._reserve = self._redis.register_script(_RESERVE)
         self._add = self._redis.register_script(_ADD)
 

@@ -15,6 +15,7 @@ from typing import Protocol
 
 import redis
 
+from promptyard.redis_client import sync_client
 from promptyard.settings import Settings
 
 log = logging.getLogger("promptyard.prompts")
@@ -36,9 +37,7 @@ class LabelVersion(Protocol):
 class RedisLabelVersion:
     def __init__(self, url: str, *, prefix: str = "promptyard:", client: redis.Redis | None = None) -> None:
         self.key = prefix + "labels:version"
-        self._redis: redis.Redis = (
-            client if client is not None else redis.Redis.from_url(url, socket_timeout=0.2, socket_connect_timeout=0.2)
-        )
+        self._redis: redis.Redis = client if client is not None else sync_client(url)
         self._down = False
 
     def current(self) -> int | None:
