@@ -109,14 +109,15 @@ async def label_move(client: httpx.AsyncClient, cluster: Cluster) -> list[float]
         await version(i, "warm")  # cached there for PROMPTYARD_LABEL_CACHE_TTL_S = 30 s
     await asyncio.to_thread(cluster.runtime.registry.set_label, "campaign", "production", "1.1.0", actor="campaign")
     moved = time.monotonic()
-    delays: list[float] = []
-    for i in range(cluster.args.instances):
+
+    async def until_moved(i: int) -> float:  # each instance polled on its own, all at once
         n = 0
-        while await version(i, f"poll {n}") != "campaign@1.1.0" and time.monotonic() - moved < 35:
+        while await version(i, f"poll {i} {n}") != "campaign@1.1.0" and time.monotonic() - moved < 35:
             n += 1
             await asyncio.sleep(0.01)
-        delays.append(time.monotonic() - moved)
-    return delays
+        return time.monotonic() - moved
+
+    return list(await asyncio.gather(*(until_moved(i) for i in range(cluster.args.instances))))
 
 
 async def campaign(cluster: Cluster, args: argparse.Namespace) -> dict[str, Any]:
@@ -241,7 +242,7 @@ def report(cluster: Cluster, result: dict[str, Any], wall_s: float) -> dict[str,
             f"budget: {b['budget_usd']:.6f} USD, the phase started at {b['start_usd']:.6f}"
             f" and ended at {b['final_usd']:.6f}:"
             f" overshoot {over * 1e6:.1f} micro-USD vs one call's estimate {b['estimate_usd'] * 1e6:.1f}"
-            f" ({'OK' if over <= b['estimate_usd'] else 'OVER'}; budget backend errors during the phase: {b['errors']:g})"
+            f" ({'OK' if over <= b['estimate_usd'] else 'OVER'}; budget backend errors in the phase: {b['errors']:g})"
         )
     if "label_delays_s" in result:
         print(
