@@ -10,9 +10,11 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from promptyard.errors import VersionConflict
+from promptyard.prompts.records import SyncReport
 from promptyard.prompts.registry import PromptRegistry
 from promptyard.store.db import Database
 from promptyard.store.tables.registry import PromptVersionRow
@@ -90,3 +92,55 @@ def test_threads_with_separate_engines_never_half_write(tmp_path: Path, db_url: 
     assert total == 24
     winner, loser = ("A", "B") if not isinstance(results["a"], Exception) else ("B", "A")
     assert all(f"notes. {winner}." in src and f"notes. {loser}." not in src for src in sources)  # none mixed
+
+
+def test_a_sync_that_loses_the_race_reruns_as_a_no_op(
+    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both syncs read an empty registry before either writes (a barrier): the loser's insert clashes,
+    it is rolled back, rerun from scratch, and finds everything already there."""
+    import promptyard.prompts.sync as sync_module
+
+    folder = _folder(tmp_path / "prompts")
+    Database(db_url).dispose()
+    barrier = threading.Barrier(2, timeout=30)
+    first_pass: set[int] = set()
+    real_utcnow = sync_module.utcnow
+
+    def utcnow_after_both_read() -> object:  # called between the read and the inserts
+        me = threading.get_ident()
+        if me not in first_pass:
+            first_pass.add(me)
+            barrier.wait()
+        return real_utcnow()
+
+    monkeypatch.setattr(sync_module, "utcnow", utcnow_after_both_read)
+    attempts = 0
+    real_once = sync_module._sync_once
+
+    def counted(*args: object, **kwargs: object) -> SyncReport:
+        nonlocal attempts
+        attempts += 1
+        return real_once(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sync_module, "_sync_once", counted)
+    reports: list[object] = []
+
+    def run() -> None:
+        db = Database(db_url)
+        try:
+            reports.append(PromptRegistry(db, make_settings(tmp_path, db_url)).sync(folder, actor="ci"))
+        except Exception as exc:
+            reports.append(exc)
+        finally:
+            db.dispose()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    added = sorted(len(r.added) for r in reports if isinstance(r, SyncReport))
+    assert added == [0, 24], reports  # one wrote everything; the other reran and found it all unchanged
+    assert attempts == 3  # the loser's first attempt was rolled back
+    assert len(_stored(db_url)) == 24
