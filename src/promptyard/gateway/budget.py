@@ -27,15 +27,30 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 from promptyard.errors import BudgetExceeded
 from promptyard.gateway.spend_counters import MemorySpendCounter, SpendCounter
 from promptyard.gateway.spend_store import SpendStore
 from promptyard.gateway.stats import GatewayStats
+from promptyard.providers.base import Usage
+from promptyard.settings import Settings
+
+if TYPE_CHECKING:
+    from promptyard.gateway.engine import CostFn
+    from promptyard.gateway.plan import Plan
 
 log = logging.getLogger("promptyard.budget")
 
 THRESHOLDS = (80, 100)
+
+
+def estimate_cost(plan: Plan, cost: CostFn, settings: Settings) -> float:
+    """A call's cost bound for the reservation: its prompt (characters / 4) plus ``max_tokens`` (or
+    ``PROMPTYARD_BUDGET_ESTIMATE_OUTPUT_TOKENS``) at the primary model's price."""
+    out = plan.request.max_tokens or settings.budget_estimate_output_tokens
+    usage = Usage(input_tokens=plan.prompt_chars // 4 + 1, output_tokens=out)
+    return cost(plan.target.provider, plan.target.model, usage)
 
 
 @dataclass(frozen=True, slots=True)

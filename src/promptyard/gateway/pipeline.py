@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from promptyard.errors import ConfigError, DependencyUnavailable, RateLimited, RateLimitExceeded
 from promptyard.gateway.base import CallContext, ChatCall, GatewayAPI, GatewayResult, GatewayStream, PromptCall
-from promptyard.gateway.budget import BudgetTracker
+from promptyard.gateway.budget import BudgetTracker, estimate_cost
 from promptyard.gateway.caches.base import AnswerCache, CachedAnswer
 from promptyard.gateway.engine import CallState, CostFn, Generated, ProviderCaller, ProviderSource
 from promptyard.gateway.plan import Plan, Planner
@@ -299,17 +299,9 @@ class Gateway:
                     log.warning("rate limiter failed, letting the call through: %s", exc)
                     token_buckets = []
         if self.budget is not None:
-            rec.state.reserved_usd = await self.budget.check(
-                rec.project, self._estimate(plan) if self.budget.reserving else 0.0
-            )
+            bound = estimate_cost(plan, self.caller.cost, self.settings) if self.budget.reserving else 0.0
+            rec.state.reserved_usd = await self.budget.check(rec.project, bound)
         return token_buckets, est
-
-    def _estimate(self, plan: Plan) -> float:
-        """A call's cost bound for the budget reservation: its prompt plus ``max_tokens`` at the primary's price."""
-        out = plan.request.max_tokens or self.settings.budget_estimate_output_tokens
-        return self.caller.cost(
-            plan.target.provider, plan.target.model, Usage(input_tokens=plan.prompt_chars // 4 + 1, output_tokens=out)
-        )
 
     async def generate(self, plan: Plan, state: CallState) -> Generated:
         """Steps 6-10 (run once per key at a time by single-flight)."""
