@@ -37,6 +37,7 @@ library errors are translated once, at the adapter boundary, with
     │   └── EvalGateRefused      (a label's eval gate: no run, or a regression)
     └── StoreError
         └── StoreUnavailable     (vector store unreachable after its retries: 503)
+            └── DependencyUnavailable(dependency)   (the database or Redis is down: 503)
 """
 
 from __future__ import annotations
@@ -308,11 +309,23 @@ class StoreUnavailable(StoreError):
     code = "store_unavailable"
 
 
+class DependencyUnavailable(StoreUnavailable):
+    """A service the instance depends on (``dependency``: ``database`` or ``redis``) is unreachable.
+    The instance keeps running and recovers by itself when the service is back."""
+
+    code = "dependency_unavailable"
+
+    def __init__(self, dependency: str, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.dependency = dependency
+
+
 __all__ = [
     "AuthError",
     "BadRequest",
     "BudgetExceeded",
     "ConfigError",
+    "DependencyUnavailable",
     "EvalGateRefused",
     "ExperimentError",
     "GuardBlocked",

@@ -46,9 +46,12 @@ class Runtime:
     def registry(self) -> PromptRegistry:
         """Prompt versions, labels, review and history (resolve is cached in memory)."""
         from promptyard.experiments.gates import label_gate
+        from promptyard.prompts.notify import label_version
         from promptyard.prompts.registry import PromptRegistry
 
-        return PromptRegistry(self.db, self.settings, gate=label_gate(self.db, self.settings))
+        return PromptRegistry(
+            self.db, self.settings, gate=label_gate(self.db, self.settings), notifier=label_version(self.settings)
+        )
 
     @cached_property
     def providers(self) -> ProviderRegistry:

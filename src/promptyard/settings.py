@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     rate_limit_backend: LimiterBackend = "memory"
     """Where token buckets live: in process, or atomic in Redis for several instances."""
 
+    rate_limit_fail_closed: bool = False
+    """While the rate-limit backend (Redis) is unreachable: false lets requests through unlimited (fail
+    open, counted in ``promptyard_gateway_limiter_errors_total``); true refuses them with 503 naming Redis."""
+
     rate_limit_key_rpm: int | None = None
     """Requests per minute per API key (unset: unlimited)."""
 
@@ -122,6 +126,11 @@ class Settings(BaseSettings):
 
     budget_hard_stop: bool = False
     """When true, requests over the daily budget are refused with 402."""
+
+    budget_estimate_output_tokens: int = 1024
+    """With the hard stop on, each call reserves its estimated cost before it runs (prompt tokens plus its
+    ``max_tokens``, or this many output tokens when unset); the reservation is settled to the real cost after.
+    Instances sharing Redis then overshoot the budget by at most one call's estimate."""
 
     budget_webhook_url: str | None = None
     """Optional URL called (POST JSON) once per threshold per day when a budget threshold is crossed."""
@@ -310,6 +319,10 @@ class Settings(BaseSettings):
 
     trace_sinks: list[str] = Field(default_factory=lambda: ["jsonl", "sql"])
     """Trace sinks (``promptyard.trace_sinks`` entry points); ``otel`` is added when ``otlp_endpoint`` is set."""
+
+    trace_sink_retry_s: float = 30.0
+    """How long a failing trace sink (the database down) is retried before its batch is dropped and counted;
+    meanwhile traces wait in the bounded queue (dropped, counted, when it is full)."""
 
     trace_flush_interval_s: float = 0.2
     """Longest time a trace waits in the queue before the background writer writes it."""

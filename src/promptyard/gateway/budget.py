@@ -10,9 +10,13 @@ on the crossing call's trace (``budget_80`` / ``budget_100``), and the alert sin
 ``check`` refuses calls with :class:`BudgetExceeded` once the budget is spent, when the
 hard stop is on.
 
-Concurrency: the check happens before a call and the cost is known only after it, so
-calls already in flight when the budget runs out still finish; every cent they spend is
-recorded exactly.
+Concurrency: with the hard stop on, ``check`` reserves the call's estimated cost (prompt
+tokens plus ``max_tokens``, or ``PROMPTYARD_BUDGET_ESTIMATE_OUTPUT_TOKENS``, at the primary
+model's price) in the same atomic step that compares the day's total with the budget, and
+``record`` settles the difference once the real cost is known. Every instance sharing the
+Redis counter sees every other's in-flight reservations, so the day's spend ends at most one
+call's estimate over the budget (while actual costs stay within their estimates); every cent
+spent is recorded exactly.
 """
 
 from __future__ import annotations
@@ -23,15 +27,30 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 from promptyard.errors import BudgetExceeded
 from promptyard.gateway.spend_counters import MemorySpendCounter, SpendCounter
 from promptyard.gateway.spend_store import SpendStore
 from promptyard.gateway.stats import GatewayStats
+from promptyard.providers.base import Usage
+from promptyard.settings import Settings
+
+if TYPE_CHECKING:
+    from promptyard.gateway.engine import CostFn
+    from promptyard.gateway.plan import Plan
 
 log = logging.getLogger("promptyard.budget")
 
 THRESHOLDS = (80, 100)
+
+
+def estimate_cost(plan: Plan, cost: CostFn, settings: Settings) -> float:
+    """A call's cost bound for the reservation: its prompt (characters / 4) plus ``max_tokens`` (or
+    ``PROMPTYARD_BUDGET_ESTIMATE_OUTPUT_TOKENS``) at the primary model's price."""
+    out = plan.request.max_tokens or settings.budget_estimate_output_tokens
+    usage = Usage(input_tokens=plan.prompt_chars // 4 + 1, output_tokens=out)
+    return cost(plan.target.provider, plan.target.model, usage)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,52 +112,79 @@ class BudgetTracker:
             self._fired = {f for f in self._fired if f[1] == self._day_str}
         return self._day, self._day_str
 
-    async def _seed(self, project: str, day: date, day_str: str) -> None:
-        """Once per project and day: start from the spend already persisted (restarts, other instances)."""
+    async def _seed(self, project: str, day: date, day_str: str, *, force: bool = False) -> None:
+        """Once per project and day: start from the spend already persisted (restarts, other instances).
+
+        ``force`` (the counter has no entry): also when the database is unreachable, the counter is
+        seeded, from 0, so admission goes on; the loss is counted and logged."""
         key = (project, day_str)
         if key in self._seeded:
             return
+        persisted = 0.0
         if self.store is not None:
             try:
-                persisted = await self.store.aload(project, day)
-                await self.counter.seed(project, day_str, persisted)
+                persisted = await self.store.aload(project, day) + self.store.pending(project, day)
             except Exception as exc:  # noqa: BLE001 - counted and logged; the budget starts from 0
                 self.stats.budget_errors += 1
                 log.warning("could not load today's spend for project %s: %s", project, exc)
+                if not force:
+                    self._seeded.add(key)
+                    return
+        await self.counter.seed(project, day_str, persisted)
         self._seeded.add(key)
 
     # ---- the two calls the pipeline makes ------------------------------------------------
-    async def check(self, project: str) -> None:
-        """Raise BudgetExceeded when the hard stop is on and today's budget is spent."""
+    @property
+    def reserving(self) -> bool:
+        """True when calls reserve their estimated cost before running (a hard daily budget)."""
+        return self.daily_budget_usd is not None and self.hard_stop
+
+    async def check(self, project: str, estimate_usd: float = 0.0) -> float:
+        """Admit a call or raise BudgetExceeded (hard stop on, today's budget spent).
+
+        Admission reserves ``estimate_usd`` atomically (across instances when the counter is in
+        Redis); returns what was reserved, which :meth:`record` settles. A counter outage lets
+        the call through (fail open, counted in ``budget_errors`` and logged) and reserves 0.
+        """
         budget = self.daily_budget_usd
         if budget is None or not self.hard_stop:
-            return
+            return 0.0
         day, day_str = self._today()
-        await self._seed(project, day, day_str)
         try:
-            spent = await self.counter.get(project, day_str)
+            status, spent = await self.counter.reserve(project, day_str, estimate_usd, budget)
+            if status == "unseeded":  # first call of the day here, or Redis lost its data: rebuild
+                self._seeded.discard((project, day_str))
+                await self._seed(project, day, day_str, force=True)
+                status, spent = await self.counter.reserve(project, day_str, estimate_usd, budget)
         except Exception as exc:  # noqa: BLE001 - a budget backend outage must not take the gateway down
             self.stats.budget_errors += 1
             log.warning("budget check failed for project %s, letting the call through: %s", project, exc)
-            return
-        if spent >= budget:
+            return 0.0
+        if status == "refused":
             self.stats.budget_refused += 1
             raise BudgetExceeded(
                 f"daily budget of {budget:.2f} USD for project {project!r} is spent ({spent:.4f} USD today)",
                 hint="raise PROMPTYARD_DAILY_BUDGET_USD, wait for 00:00 UTC, or turn off PROMPTYARD_BUDGET_HARD_STOP",
             )
+        return estimate_usd if status == "ok" else 0.0
 
-    async def record(self, project: str, usd: float, calls: int = 1) -> list[str]:
-        """Record a call's cost. Returns the thresholds this call crossed, as trace flags."""
+    async def record(self, project: str, usd: float, calls: int = 1, reserved: float = 0.0) -> list[str]:
+        """Record a call's cost, settling what :meth:`check` reserved. Returns the thresholds crossed, as flags."""
         day, day_str = self._today()
-        if self.store is not None:
-            self.store.add(project, day, usd, calls)
         budget = self.daily_budget_usd
-        if budget is None or not usd:
+        active = budget is not None and bool(usd or reserved)
+        if active:
+            await self._seed(project, day, day_str)  # before buffering this call, so it is not seeded twice
+        if self.store is not None and (usd or calls):
+            self.store.add(project, day, usd, calls)
+        if budget is None or not active:
             return []
-        await self._seed(project, day, day_str)
         try:
-            total = await self.counter.add(project, day_str, usd)
+            total = await self.counter.add(project, day_str, usd - reserved)
+            if total is None:  # Redis lost the day's total: rebuild it from the database (this call included)
+                self._seeded.discard((project, day_str))
+                await self._seed(project, day, day_str, force=True)
+                total = await self.counter.get(project, day_str)
         except Exception as exc:  # noqa: BLE001 - counted and logged; the database still gets the spend
             self.stats.budget_errors += 1
             log.warning("could not record spend for project %s: %s", project, exc)

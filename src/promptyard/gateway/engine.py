@@ -65,6 +65,8 @@ class CallState:
     generate_ms: float = 0.0
     ttft_ms: float | None = None
     flags: list[str] = field(default_factory=list)
+    reserved_usd: float = 0.0
+    """Budget reserved at admission, settled (and zeroed) at step 11."""
 
     def add_usage(self, usage: Usage) -> None:
         if self.usage is None:

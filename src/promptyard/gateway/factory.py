@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING
 
 from promptyard.gateway.budget import BudgetEvent, BudgetTracker
 from promptyard.gateway.caches import create_cache
+from promptyard.gateway.engine import Generated
 from promptyard.gateway.pipeline import Gateway
 from promptyard.gateway.ratelimit import create_limiter
+from promptyard.gateway.shared_flight import SharedFlight
 from promptyard.gateway.spend_counters import MemorySpendCounter, RedisSpendCounter, SpendCounter
 from promptyard.gateway.spend_store import SpendStore
 from promptyard.gateway.stats import GatewayStats
@@ -51,7 +53,7 @@ def build_gateway(runtime: Runtime) -> Gateway:
     from promptyard.guards.runner import GuardRunner
     from promptyard.guards.verdict_store import SqlVerdictStore
 
-    return Gateway(
+    gateway = Gateway(
         guards=GuardRunner(store=SqlVerdictStore(runtime.db)),
         providers=runtime.providers,
         settings=settings,
@@ -63,4 +65,21 @@ def build_gateway(runtime: Runtime) -> Gateway:
         tracer=runtime.tracer,
         cost=runtime.prices.cost,
         stats=stats,
+    )
+    if settings.cache_backend == "redis":  # one provider call per key across every instance
+        gateway.flight = shared_flight(gateway)
+    return gateway
+
+
+def shared_flight(gateway: Gateway) -> SharedFlight[Generated]:
+    """Single-flight through a Redis lease; followers on other instances answer from the shared cache."""
+    settings = gateway.settings
+
+    async def lookup(key: str) -> Generated | None:
+        cached = await gateway.cache_get(key)
+        return gateway.hit(cached) if cached is not None and cached.fresh(gateway.now()) else None
+
+    worst_s = settings.request_timeout_s * (settings.max_retries + 1) + settings.retry_max_s * settings.max_retries
+    return SharedFlight(
+        settings.redis_url, lookup=lookup, prefix=settings.redis_prefix, stats=gateway.stats, max_wait_s=worst_s
     )

@@ -33,10 +33,10 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from promptyard.errors import ConfigError, RateLimited, RateLimitExceeded
+from promptyard.errors import ConfigError, DependencyUnavailable, RateLimited, RateLimitExceeded
 from promptyard.experiments.model import Assignment
 from promptyard.gateway.base import CallContext, ChatCall, GatewayAPI, GatewayResult, GatewayStream, PromptCall
-from promptyard.gateway.budget import BudgetTracker
+from promptyard.gateway.budget import BudgetTracker, estimate_cost
 from promptyard.gateway.caches.base import AnswerCache, CachedAnswer
 from promptyard.gateway.engine import CallState, CostFn, Generated, ProviderCaller, ProviderSource
 from promptyard.gateway.guarding import GuardStep
@@ -191,6 +191,7 @@ class Gateway:
         if self.cache is not None:
             await self.cache.aclose()
         await self.limiter.aclose()
+        await self.flight.aclose()
 
     # ---- steps 1-3: resolve, validate + sanitize, render -------------------------------
     def _begin(self, kind: TraceKind, ctx: CallContext, *, stream: bool) -> CallRecord:
@@ -323,12 +324,15 @@ class Gateway:
                 except RateLimitExceeded:
                     self.stats.rate_limited += 1
                     raise
-                except Exception as exc:  # noqa: BLE001 - a limiter outage lets traffic through, counted
+                except Exception as exc:
                     self.stats.limiter_errors += 1
+                    if self.settings.rate_limit_fail_closed:
+                        raise DependencyUnavailable("redis", f"rate limits unavailable, refusing: {exc}") from exc
                     log.warning("rate limiter failed, letting the call through: %s", exc)
                     token_buckets = []
         if self.budget is not None:
-            await self.budget.check(rec.project)
+            bound = estimate_cost(plan, self.caller.cost, self.settings) if self.budget.reserving else 0.0
+            rec.state.reserved_usd = await self.budget.check(rec.project, bound)
         return token_buckets, est
 
     async def generate(self, plan: Plan, state: CallState) -> Generated:
@@ -378,9 +382,12 @@ class Gateway:
     async def settle(self, rec: CallRecord, token_buckets: list[Bucket], est: int) -> None:
         """Step 11: record what this call spent, and correct the token buckets to actual usage."""
         state = rec.state
-        if self.budget is not None and (state.cost_usd or state.provider_calls):
+        if self.budget is not None and (state.cost_usd or state.provider_calls or state.reserved_usd):
+            reserved, state.reserved_usd = state.reserved_usd, 0.0
             try:
-                state.flags.extend(await self.budget.record(rec.project, state.cost_usd, state.provider_calls))
+                state.flags.extend(
+                    await self.budget.record(rec.project, state.cost_usd, state.provider_calls, reserved)
+                )
             except Exception as exc:  # noqa: BLE001 - spend recording never fails a finished call
                 self.stats.budget_errors += 1
                 log.warning("could not record spend: %s", exc)

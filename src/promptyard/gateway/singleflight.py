@@ -26,6 +26,10 @@ class SingleFlight(Generic[T]):
     def __len__(self) -> int:
         return len(self._inflight)
 
+    async def aclose(self) -> None:
+        """Release what the flight holds (nothing here; the Redis-shared one closes its client)."""
+        return None
+
     async def do(self, key: str, work: Callable[[], Awaitable[T]]) -> tuple[T, bool]:
         """Run ``work`` once per key at a time. Returns ``(result, shared)``; ``shared`` is True for followers."""
         while True:

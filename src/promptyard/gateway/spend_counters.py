@@ -4,23 +4,56 @@
 read and the write; Redis: ``INCRBYFLOAT``), so concurrent calls never lose an update and
 exactly one call sees each threshold crossed. ``first_alert`` is a set-if-absent flag, so
 a threshold alert fires once per day even across instances.
+
+``reserve`` is the hard budget's admission step: in one atomic step it refuses when the day's
+total (settled spend plus every in-flight reservation, on every instance) has reached the
+limit, or adds the call's estimate. The call later settles with ``add(actual - estimate)``.
+So N instances admitting concurrently overshoot the limit by less than one call's estimate.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Literal, Protocol
 
 import redis.asyncio as aioredis
 
+from promptyard.redis_client import async_client
+
 _KEEP_S = 3 * 86_400
+
+Reserved = Literal["ok", "refused", "unseeded"]
+"""``unseeded``: the counter has no entry for the day (first call, or Redis lost its data): seed, retry."""
+
+# KEYS[1]: the day's total. ARGV: estimate, limit, keep seconds. Returns {status, total}.
+_RESERVE = """
+local v = redis.call('GET', KEYS[1])
+if not v then return {2, '0'} end
+if tonumber(v) >= tonumber(ARGV[2]) then return {0, v} end
+local t = redis.call('INCRBYFLOAT', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return {1, t}
+"""
+# Add to an existing total only (a missing one means Redis restarted: the caller re-seeds it).
+_ADD = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local t = redis.call('INCRBYFLOAT', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return t
+"""
+_STATUS: dict[int, Reserved] = {0: "refused", 1: "ok", 2: "unseeded"}
 
 
 class SpendCounter(Protocol):
-    async def add(self, project: str, day: str, usd: float) -> float:
-        """Add ``usd`` and return the new total for the day."""
+    async def add(self, project: str, day: str, usd: float) -> float | None:
+        """Add ``usd`` and return the new total for the day; None (nothing added) when the day has no
+        entry although it was seeded (Redis lost its data): the caller seeds again."""
         ...
 
     async def get(self, project: str, day: str) -> float: ...
+
+    async def reserve(self, project: str, day: str, usd: float, limit: float) -> tuple[Reserved, float]:
+        """Atomically: refuse if the day's total is at ``limit``, else add ``usd``. Returns the status and total."""
+        ...
 
     async def seed(self, project: str, day: str, usd: float) -> None:
         """Set the day's total to ``usd`` only if nothing is recorded yet (restart recovery)."""
@@ -38,7 +71,7 @@ class MemorySpendCounter:
         self._totals: dict[tuple[str, str], float] = {}
         self._alerts: set[tuple[str, str, int]] = set()
 
-    async def add(self, project: str, day: str, usd: float) -> float:
+    async def add(self, project: str, day: str, usd: float) -> float | None:
         key = (project, day)
         total = self._totals.get(key, 0.0) + usd
         self._totals[key] = total
@@ -46,6 +79,17 @@ class MemorySpendCounter:
 
     async def get(self, project: str, day: str) -> float:
         return self._totals.get((project, day), 0.0)
+
+    async def reserve(self, project: str, day: str, usd: float, limit: float) -> tuple[Reserved, float]:
+        key = (project, day)
+        total = self._totals.get(key)
+        if total is None:
+            return "unseeded", 0.0
+        if total >= limit:
+            return "refused", total
+        total += usd
+        self._totals[key] = total
+        return "ok", total
 
     async def seed(self, project: str, day: str, usd: float) -> None:
         self._totals.setdefault((project, day), usd)
@@ -66,22 +110,24 @@ class RedisSpendCounter:
 
     def __init__(self, url: str, *, prefix: str = "promptyard:", client: aioredis.Redis | None = None) -> None:
         self.prefix = prefix
-        self._redis: aioredis.Redis = client if client is not None else aioredis.Redis.from_url(url)
+        self._redis: aioredis.Redis = client if client is not None else async_client(url)
+        self._reserve = self._redis.register_script(_RESERVE)
+        self._add = self._redis.register_script(_ADD)
 
     def _key(self, project: str, day: str) -> str:
         return f"{self.prefix}spend:{project}:{day}"
 
-    async def add(self, project: str, day: str, usd: float) -> float:
-        key = self._key(project, day)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incrbyfloat(key, usd)
-            pipe.expire(key, _KEEP_S)
-            total, _ = await pipe.execute()
-        return float(total)
+    async def add(self, project: str, day: str, usd: float) -> float | None:
+        total = await self._add(keys=[self._key(project, day)], args=[repr(usd), _KEEP_S])
+        return None if total is None else float(total)
 
     async def get(self, project: str, day: str) -> float:
         value = await self._redis.get(self._key(project, day))
         return float(value) if value is not None else 0.0
+
+    async def reserve(self, project: str, day: str, usd: float, limit: float) -> tuple[Reserved, float]:
+        status, total = await self._reserve(keys=[self._key(project, day)], args=[repr(usd), repr(limit), _KEEP_S])
+        return _STATUS[int(status)], float(total)
 
     async def seed(self, project: str, day: str, usd: float) -> None:
         await self._redis.set(self._key(project, day), repr(float(usd)), nx=True, ex=_KEEP_S)

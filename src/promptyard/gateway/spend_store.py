@@ -47,6 +47,11 @@ class SpendStore:
         elif self._wake is not None:
             self._wake.set()
 
+    def pending(self, project: str, day: date) -> float:
+        """Spend buffered here and not yet written (added to the persisted spend when re-seeding)."""
+        entry = self._pending.get((project, day))
+        return entry[0] if entry is not None else 0.0
+
     def _start(self) -> None:
         try:
             asyncio.get_running_loop()

@@ -21,6 +21,10 @@ class GatewayStats:
     """Answer-cache backend failures (treated as misses, never as request failures)."""
     coalesced: int = 0
     """Requests answered by another identical in-flight request (single-flight)."""
+    coalesced_remote: int = 0
+    """Of those, answered by an identical request in flight on another instance (Redis lease)."""
+    flight_errors: int = 0
+    """Shared single-flight unavailable (Redis down): the call ran with local single-flight only."""
     provider_calls: int = 0
     retries: int = 0
     fallbacks: int = 0

@@ -7,7 +7,10 @@ The runtime API always names a version or a label: there is no implicit "latest"
   the process;
 * a label's target is cached for ``PROMPTYARD_LABEL_CACHE_TTL_S`` seconds (default 2) and
   dropped at once when this process moves the label. Another instance sharing the same
-  Postgres sees a move within that TTL. ``0`` turns label caching off.
+  Postgres sees a move within that TTL, or within 0.1 s when a Redis is shared
+  (:mod:`promptyard.prompts.notify`). ``0`` turns label caching off;
+* while the database is unreachable, a label resolves to its last known target (counted,
+  logged); one never resolved here fails with 503 naming the database.
 
 Cached :class:`PromptSpec` objects are shared: treat them as read-only.
 """
@@ -21,9 +24,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from promptyard.errors import InvalidInput
+from promptyard import dependencies
+from promptyard.errors import DependencyUnavailable, InvalidInput
 from promptyard.prompts.labels import LabelMove, move_label, previous, to
 from promptyard.prompts.model import PromptSpec
+from promptyard.prompts.notify import POLL_S, RETRY_S, LabelVersion
 from promptyard.prompts.records import (
     LabelAction,
     LabelEvent,
@@ -61,6 +66,7 @@ class PromptRegistry:
         *,
         clock: Callable[[], float] = time.monotonic,
         gate: LabelGate | None = None,
+        notifier: LabelVersion | None = None,
     ) -> None:
         self.gate = gate
         """Checks before a move (``experiments/gates.py``: no hand moves under a split, eval gates)."""
@@ -70,6 +76,12 @@ class PromptRegistry:
         self._label_ttl = settings.label_cache_ttl_s
         self._specs: dict[tuple[str, str], PromptSpec] = {}
         self._labels: dict[tuple[str, str], tuple[float, str]] = {}
+        self._known: dict[tuple[str, str], str] = {}
+        """Last label target read from the database: served while the database is unreachable."""
+        self._notifier = notifier
+        """Label moves made elsewhere (other instances, the CLI): see :mod:`promptyard.prompts.notify`."""
+        self._seen_version: int | None = None
+        self._next_poll = 0.0
 
     # ---- sync -------------------------------------------------------------------
     def sync(self, prompts_dir: Path | str, *, actor: str) -> SyncReport:
@@ -176,6 +188,8 @@ class PromptRegistry:
                 if spec is not None:
                     return spec
         elif version is None:
+            if self._notifier is not None and self._clock() >= self._next_poll:
+                self._poll_moves()
             hit = self._labels.get((name, label))
             if hit is not None and hit[0] > self._clock():
                 spec = self._specs.get((name, hit[1]))
@@ -183,14 +197,47 @@ class PromptRegistry:
                     return spec
         return self._resolve_slow(name, version, label)
 
+    def _poll_moves(self) -> None:
+        """Drop cached label targets when a label moved anywhere since the last look."""
+        assert self._notifier is not None
+        seen = self._notifier.current()
+        now = self._clock()
+        if seen is None:
+            self._next_poll = now + RETRY_S
+            return
+        self._next_poll = now + POLL_S
+        if seen != self._seen_version:
+            self._labels.clear()
+            self._seen_version = seen
+
+    def _moved(self, name: str, label: str) -> None:
+        self._labels.pop((name, label), None)
+        if self._notifier is not None:
+            self._notifier.bump()
+
     def _resolve_slow(self, name: str, version: str | None, label: str | None) -> PromptSpec:
         _exactly_one(version, label)
         if label is not None:
-            version = self.label(name, label).version
+            try:
+                version = self.label(name, label).version
+            except DependencyUnavailable as exc:  # the database is down: the last known target
+                version = self._stale_target(name, label, exc)
+            self._known[(name, label)] = version
             if self._label_ttl > 0:
                 self._labels[(name, label)] = (self._clock() + self._label_ttl, version)
         assert version is not None
+        spec = self._specs.get((name, version))
+        if spec is not None:
+            return spec
         return self.get(name, version).spec
+
+    def _stale_target(self, name: str, label: str, exc: DependencyUnavailable) -> str:
+        known = self._known.get((name, label))
+        if known is None:
+            raise exc
+        dependencies.failed("database", "label lookup", exc)
+        dependencies.STATS.database_stale_served += 1
+        return known
 
     # ---- label moves ------------------------------------------------------------
     def set_label(
@@ -216,7 +263,7 @@ class PromptRegistry:
             actor=actor,
             reason=reason,
         )
-        self._labels.pop((name, label), None)
+        self._moved(name, label)
         return move
 
     def rollback(self, name: str, label: str, *, actor: str, reason: str | None = None) -> LabelMove:
@@ -234,7 +281,7 @@ class PromptRegistry:
             actor=actor,
             reason=reason,
         )
-        self._labels.pop((name, label), None)
+        self._moved(name, label)
         return move
 
     # ---- review -----------------------------------------------------------------
@@ -261,7 +308,7 @@ class PromptRegistry:
             reason=reason,
             require_approved=True,
         )
-        self._labels.pop((name, label), None)
+        self._moved(name, label)
         return move
 
     # ---- audit ------------------------------------------------------------------

@@ -8,11 +8,12 @@ writes then happen in one transaction.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from promptyard.errors import PromptFileError, StoreError, VersionConflict
 from promptyard.prompts.files import PromptFile, discover
@@ -54,66 +55,92 @@ def _short(digest: str) -> str:
 
 
 def sync_files(db: Database, files: Sequence[PromptFile], *, directory: str, actor: str) -> SyncReport:
-    """Write new versions from ``files`` in one transaction; refuse everything on any conflict."""
-    report = SyncReport(directory=directory)
+    """Write new versions from ``files`` in one transaction; refuse everything on any conflict.
+
+    Concurrent syncs of the same files (several CI jobs, two shells) never half-write: each
+    runs in one transaction, and the one that loses the race (a unique-key clash on Postgres,
+    a busy snapshot on SQLite) is rolled back and run again from scratch, where it finds the
+    winner's versions and is a no-op (or refuses with VersionConflict if its content differs).
+    """
     if not files:
-        return report
+        return SyncReport(directory=directory)
     names = sorted({f.spec.name for f in files})
-    try:
-        with db.session() as s:
-            existing = {
-                (name, version): digest
-                for name, version, digest in s.execute(
-                    select(PromptVersionRow.name, PromptVersionRow.version, PromptVersionRow.content_hash).where(
-                        PromptVersionRow.name.in_(names)
-                    )
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            return _sync_once(db, files, names, directory=directory, actor=actor)
+        except StoreError as exc:
+            if not _lost_race(exc) or attempt == _ATTEMPTS:
+                if _lost_race(exc):
+                    raise VersionConflict(
+                        "another sync imported some of these versions at the same time; nothing was written",
+                        hint="run the sync again",
+                    ) from exc
+                raise
+            time.sleep(0.05 * attempt)
+    raise AssertionError("unreachable")
+
+
+_ATTEMPTS = 5
+
+
+def _lost_race(exc: StoreError) -> bool:
+    cause = exc.__cause__
+    if isinstance(cause, IntegrityError):
+        return True
+    return isinstance(cause, OperationalError) and "locked" in str(cause).lower()
+
+
+def _sync_once(
+    db: Database, files: Sequence[PromptFile], names: list[str], *, directory: str, actor: str
+) -> SyncReport:
+    report = SyncReport(directory=directory)
+    with db.session() as s:
+        existing = {
+            (name, version): digest
+            for name, version, digest in s.execute(
+                select(PromptVersionRow.name, PromptVersionRow.version, PromptVersionRow.content_hash).where(
+                    PromptVersionRow.name.in_(names)
                 )
-            }
-            conflicts: list[str] = []
-            new: list[PromptFile] = []
-            for f in files:
-                key = (f.spec.name, f.spec.version)
-                stored = existing.get(key)
-                if stored is None:
-                    new.append(f)
-                elif stored == f.content_hash:
-                    report.unchanged.append(f.spec.ref)
-                else:
-                    bump = next_patch(f.spec.version)
-                    conflicts.append(
-                        f"{f.path}: {f.spec.ref} is already synced with different content "
-                        f"(stored sha256 {_short(stored)}, file {_short(f.content_hash)})"
-                        + (f"; save the change as version {bump} or higher" if bump else "")
-                    )
-            if conflicts:
-                raise VersionConflict(
-                    "sync refused, nothing was written: " + "; ".join(conflicts),
-                    hint="synced versions are immutable: bump the version in the front matter and save the "
-                    "change as a new file (prompts/<name>/<new version>.prompt)",
+            )
+        }
+        conflicts: list[str] = []
+        new: list[PromptFile] = []
+        for f in files:
+            key = (f.spec.name, f.spec.version)
+            stored = existing.get(key)
+            if stored is None:
+                new.append(f)
+            elif stored == f.content_hash:
+                report.unchanged.append(f.spec.ref)
+            else:
+                bump = next_patch(f.spec.version)
+                conflicts.append(
+                    f"{f.path}: {f.spec.ref} is already synced with different content "
+                    f"(stored sha256 {_short(stored)}, file {_short(f.content_hash)})"
+                    + (f"; save the change as version {bump} or higher" if bump else "")
                 )
-            now = utcnow()
-            for f in new:
-                s.add(
-                    PromptVersionRow(
-                        name=f.spec.name,
-                        version=f.spec.version,
-                        content_hash=f.content_hash,
-                        source=f.text,
-                        source_path=_display_path(f.path),
-                        spec=f.spec.model_dump(mode="json"),
-                        status="draft",
-                        author=actor,
-                        created_at=now,
-                    )
-                )
-                report.added.append(f.spec.ref)
-    except StoreError as exc:
-        if isinstance(exc.__cause__, IntegrityError):
+        if conflicts:
             raise VersionConflict(
-                "another sync imported some of these versions at the same time; nothing was written",
-                hint="run the sync again",
-            ) from exc
-        raise
+                "sync refused, nothing was written: " + "; ".join(conflicts),
+                hint="synced versions are immutable: bump the version in the front matter and save the "
+                "change as a new file (prompts/<name>/<new version>.prompt)",
+            )
+        now = utcnow()
+        for f in new:
+            s.add(
+                PromptVersionRow(
+                    name=f.spec.name,
+                    version=f.spec.version,
+                    content_hash=f.content_hash,
+                    source=f.text,
+                    source_path=_display_path(f.path),
+                    spec=f.spec.model_dump(mode="json"),
+                    status="draft",
+                    author=actor,
+                    created_at=now,
+                )
+            )
+            report.added.append(f.spec.ref)
     return report
 
 

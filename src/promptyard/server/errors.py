@@ -12,8 +12,20 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from promptyard import dependencies
 from promptyard import errors as e
+
+
+def dependency_failed(exc: e.DependencyUnavailable) -> None:
+    """Count and log a request answered 503 because a dependency is down (``/metrics``)."""
+    field = f"{exc.dependency}_errors"
+    if hasattr(dependencies.STATS, field):
+        setattr(dependencies.STATS, field, getattr(dependencies.STATS, field) + 1)
+    dependencies.failed(exc.dependency, "request answered 503", exc)
+
 
 STATUS: dict[type[e.PromptyardError], int] = {
     e.ConfigError: 500,
@@ -42,6 +54,7 @@ STATUS: dict[type[e.PromptyardError], int] = {
     e.GuardBlocked: 400,
     e.StoreError: 503,
     e.StoreUnavailable: 503,
+    e.DependencyUnavailable: 503,
 }
 
 
@@ -54,6 +67,8 @@ def status_for(exc: e.PromptyardError) -> int:
 
 def error_body(exc: e.PromptyardError) -> dict[str, Any]:
     err: dict[str, Any] = {"message": str(exc), "type": exc.code, "code": exc.code}
+    if isinstance(exc, e.DependencyUnavailable):
+        err["dependency"] = exc.dependency
     if exc.hint:
         err["hint"] = exc.hint
     problems = getattr(exc, "problems", None)
@@ -69,6 +84,8 @@ def error_body(exc: e.PromptyardError) -> dict[str, Any]:
 
 def error_headers(exc: e.PromptyardError) -> dict[str, str]:
     retry_after = getattr(exc, "retry_after", None)
+    if isinstance(exc, e.DependencyUnavailable):
+        return {"Retry-After": "1"}
     if retry_after is not None:
         return {"Retry-After": str(max(1, round(retry_after)))}
     if isinstance(exc, e.AuthError) and not isinstance(exc, e.PermissionDenied):
@@ -83,7 +100,14 @@ def error_response(exc: e.PromptyardError) -> JSONResponse:
 def install(app: FastAPI) -> None:
     async def on_promptyard_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, e.PromptyardError)
+        if isinstance(exc, e.DependencyUnavailable):
+            dependency_failed(exc)
         return error_response(exc)
+
+    async def on_redis_error(_request: Request, exc: Exception) -> JSONResponse:
+        err = e.DependencyUnavailable("redis", f"Redis is unreachable: {type(exc).__name__}: {exc}")
+        dependency_failed(err)
+        return error_response(err)
 
     async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -99,4 +123,6 @@ def install(app: FastAPI) -> None:
         return JSONResponse(body, status_code=422)
 
     app.add_exception_handler(e.PromptyardError, on_promptyard_error)
+    app.add_exception_handler(RedisConnectionError, on_redis_error)
+    app.add_exception_handler(RedisTimeoutError, on_redis_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)

@@ -3,7 +3,9 @@
 Keys look like ``py_<key_id>_<secret>``. They are long random strings, so a fast hash is
 the right tool (no password stretching needed); the plain key is never stored or logged.
 Verified keys are memoised for a few seconds so auth costs no database round trip on
-the hot path; revocation takes effect within that window.
+the hot path; revocation takes effect within that window. While the database is
+unreachable, keys verified before keep working (counted in ``database_stale_served``);
+unknown keys get 503 naming the database.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from typing import Literal, get_args
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from promptyard.errors import AuthError, InvalidInput, NotFound, PermissionDenied
+from promptyard import dependencies
+from promptyard.errors import AuthError, DependencyUnavailable, InvalidInput, NotFound, PermissionDenied
 from promptyard.store.base import utcnow
 from promptyard.store.db import Database
 from promptyard.store.tables.registry import ApiKeyRow
@@ -88,11 +91,19 @@ class KeyStore:
         hit = self._memo.get(digest)
         if hit is not None and hit[0] > now:
             return hit[1]
-        with self._db.session() as s:
-            row = s.scalar(select(ApiKeyRow).where(ApiKeyRow.key_hash == digest))
-            if row is None or row.revoked_at is not None:
-                raise AuthError("invalid or revoked API key")
-            key = _to_model(row)
+        try:
+            with self._db.session() as s:
+                row = s.scalar(select(ApiKeyRow).where(ApiKeyRow.key_hash == digest))
+                if row is None or row.revoked_at is not None:
+                    raise AuthError("invalid or revoked API key")
+                key = _to_model(row)
+        except DependencyUnavailable as exc:
+            # The database is down: a key verified before stays valid (revocations wait for it to return).
+            if hit is None:
+                raise
+            dependencies.failed("database", "API key check", exc)
+            dependencies.STATS.database_stale_served += 1
+            return hit[1]
         if len(self._memo) > 10_000:
             self._memo.clear()
         self._memo[digest] = (now + self._memo_seconds, key)

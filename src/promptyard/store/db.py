@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from promptyard.errors import StoreError
+from promptyard.errors import DependencyUnavailable, StoreError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -99,6 +99,12 @@ class Database:
         try:
             yield session
             session.commit()
+        except (OperationalError, InterfaceError) as exc:  # connection-level: refused, dropped, locked
+            with suppress(Exception):
+                session.rollback()
+            raise DependencyUnavailable(
+                "database", f"the database is unavailable: {exc.__class__.__name__}: {exc.orig or exc}"
+            ) from exc
         except SQLAlchemyError as exc:
             session.rollback()
             raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc

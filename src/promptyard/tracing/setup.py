@@ -85,6 +85,7 @@ def build_writer(settings: Settings, db: Callable[[], Database], metrics: Metric
         batch_size=settings.trace_batch_size,
         flush_interval_s=settings.trace_flush_interval_s,
         redact_mode=settings.trace_redact,
+        retry_for_s=settings.trace_sink_retry_s,
         observers=[*([metrics.observe] if metrics is not None else []), *online_observers(settings, db)],
     )
     if metrics is not None:

@@ -76,6 +76,7 @@ def serve(stdin: IO[bytes], out: IO[bytes]) -> None:
         batch_size=int(config["batch_size"]),
         flush_interval_s=float(config["flush_interval_s"]),
         redact_mode=settings.trace_redact,
+        retry_for_s=settings.trace_sink_retry_s,
         observers=online_observers(settings, database),  # the online evaluators score here, off the server
     )
     reporter = Reporter(out, writer)

@@ -5,9 +5,12 @@ blocks, never does I/O and never raises. When the queue is full the trace is *co
 dropped (``stats().dropped["queue_full"]``, the ``promptyard_traces_dropped_total``
 metric) and a rate-limited warning is logged: never silent. One daemon thread drains the
 queue in batches of ``batch_size`` (or every ``flush_interval_s``), redacts, and hands each
-batch to every sink. A failing sink is retried with backoff, then the batch is counted as
-dropped for that sink; the other sinks are unaffected. ``close()`` flushes everything
-still queued, then closes the sinks.
+batch to every sink. A failing sink is retried with backoff (capped at 1 s) for
+``retry_for_s`` (``PROMPTYARD_TRACE_SINK_RETRY_S``: a database restart loses no trace)
+while the queue has room, then the batch is counted as dropped for that sink; the other
+sinks are unaffected. ``close()`` (on SIGTERM, through the server's shutdown) flushes
+everything still queued, then closes the sinks. A ``kill -9`` loses what is queued: at most
+``flush_interval_s`` of traces plus the batch being written.
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ class TraceWriter:
         max_attempts: int = 3,
         retry_base_s: float = 0.2,
         warn_every_s: float = 10.0,
+        retry_for_s: float = 0.0,
     ) -> None:
         self.sinks = list(sinks)
         self._queue: deque[Trace | _Marker] = deque()
@@ -75,6 +79,7 @@ class TraceWriter:
         self._max_attempts = max(1, max_attempts)
         self._retry_base_s = retry_base_s
         self._warn_every_s = warn_every_s
+        self._retry_for_s = retry_for_s
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -213,14 +218,24 @@ class TraceWriter:
         with self._lock:
             self._stats.processed += len(batch)
 
+    def _give_up(self, attempt: int, started: float) -> bool:
+        """After ``max_attempts``: keep retrying through an outage of up to ``retry_for_s`` while the
+        queue has room and the writer is open (back-pressure on the queue, not on requests)."""
+        if attempt < self._max_attempts:
+            return False
+        return self._closed or time.monotonic() - started >= self._retry_for_s or len(self._queue) >= self._queue_size
+
     def _write(self, sink: TraceSink, batch: list[Trace]) -> None:
-        for attempt in range(1, self._max_attempts + 1):
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 sink.write(batch)
             except Exception as exc:  # noqa: BLE001 - retried, then counted as dropped for this sink
                 with self._lock:
                     self._stats.sink_errors[sink.name] = self._stats.sink_errors.get(sink.name, 0) + 1
-                if attempt == self._max_attempts:
+                if self._give_up(attempt, started):
                     log.error(
                         "trace sink %s failed %d times; %d traces not written there: %s",
                         sink.name,
@@ -230,8 +245,9 @@ class TraceWriter:
                     )
                     self._drop(f"sink:{sink.name}", len(batch))
                     return
-                log.warning("trace sink %s failed (attempt %d), retrying: %s", sink.name, attempt, exc)
-                time.sleep(self._retry_base_s * 2 ** (attempt - 1))
+                if attempt <= self._max_attempts or attempt % 10 == 0:
+                    log.warning("trace sink %s failed (attempt %d), retrying: %s", sink.name, attempt, exc)
+                time.sleep(min(self._retry_base_s * 2 ** (attempt - 1), 1.0))
             else:
                 with self._lock:
                     self._stats.written[sink.name] = self._stats.written.get(sink.name, 0) + len(batch)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import redis.asyncio as aioredis
 
 from promptyard.gateway.caches.base import CachedAnswer
+from promptyard.redis_client import async_client
 from promptyard.settings import Settings
 
 
@@ -29,7 +30,7 @@ class RedisAnswerCache:
         self.prefix = prefix + "cache:"
         self.stale_s = stale_s
         self._clock = clock
-        self._redis: aioredis.Redis = client if client is not None else aioredis.Redis.from_url(url)
+        self._redis: aioredis.Redis = client if client is not None else async_client(url)
 
     async def get(self, key: str) -> CachedAnswer | None:
         blob = await self._redis.get(self.prefix + key)

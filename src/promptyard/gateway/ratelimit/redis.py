@@ -13,6 +13,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from promptyard.gateway.ratelimit.base import Charge, exceeded
+from promptyard.redis_client import async_client
 
 # KEYS: bucket keys. ARGV[1]: "acquire" | "debit"; then per bucket: capacity, refill per ms, units.
 # Returns {1, ""} when charged, or {0, "<index>:<wait ms>"} when refused (nothing charged).
@@ -61,7 +62,7 @@ class RedisRateLimiter:
 
     def __init__(self, url: str, *, prefix: str = "promptyard:", client: aioredis.Redis | None = None) -> None:
         self.prefix = prefix + "rl:"
-        self._redis: aioredis.Redis = client if client is not None else aioredis.Redis.from_url(url)
+        self._redis: aioredis.Redis = client if client is not None else async_client(url)
         self._script = self._redis.register_script(_SCRIPT)
 
     def _args(self, mode: str, charges: Sequence[Charge]) -> tuple[list[str], list[Any]]:
