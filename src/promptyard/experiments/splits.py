@@ -10,7 +10,8 @@ canary's range keeps the units that already had the new version on it.
 A call without the configured unit (no ``end_user`` for ``--unit user``) is assigned at
 random per call and its trace records no unit. The running splits are read from the
 database in one query and cached for ``PROMPTYARD_LABEL_CACHE_TTL_S`` like label targets;
-this process's own starts and stops drop the cache at once.
+this process's own starts and stops drop the cache at once. While the database is down the
+splits read before stay in force (counted in ``database_stale_served``).
 """
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy import select
 
+from promptyard import dependencies
+from promptyard.errors import DependencyUnavailable
 from promptyard.experiments.model import Arm, Assignment, Experiment, Unit
 from promptyard.gateway.base import CallContext
 from promptyard.store.db import Database
 from promptyard.store.tables.experiments import ExperimentRow
 
 _SCALE = float(2**64)
+_RETRY_S = 1.0  # while the database is down, try again this often
 
 
 def bucket(experiment_id: int, unit_id: str) -> float:
@@ -78,6 +82,7 @@ class SplitTable:
         self._rand = rand
         self._splits: dict[tuple[str, str], Experiment] = {}
         self._expires = -1.0
+        self._loaded = False
 
     def assign(self, name: str, label: str, ctx: CallContext) -> Assignment | None:
         """The arm for this call, or None when no split runs on ``name:label``."""
@@ -94,7 +99,18 @@ class SplitTable:
     def _load(self) -> None:
         from promptyard.experiments.store import to_record
 
-        with self._db.session() as s:
-            rows = s.scalars(select(ExperimentRow).where(ExperimentRow.status == "running")).all()
-            self._splits = {(r.prompt_name, r.label): to_record(r) for r in rows}
+        try:
+            with self._db.session() as s:
+                rows = s.scalars(select(ExperimentRow).where(ExperimentRow.status == "running")).all()
+                self._splits = {(r.prompt_name, r.label): to_record(r) for r in rows}
+        except DependencyUnavailable as exc:
+            # The database is down: the splits loaded before stay in force, like label targets
+            # (docs/scale-out.md); a table never loaded cannot be guessed.
+            if not self._loaded:
+                raise
+            dependencies.failed("database", "experiment splits", exc)
+            dependencies.STATS.database_stale_served += 1
+            self._expires = self._clock() + _RETRY_S
+            return
+        self._loaded = True
         self._expires = self._clock() + self._ttl if self._ttl > 0 else -1.0
