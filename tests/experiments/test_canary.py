@@ -276,3 +276,30 @@ def test_the_alert_posts_to_the_webhook_and_survives_its_failure(tmp_path: Path)
 
     Alerter(log_path=tmp_path / "a.log", webhook_url="http://hooks.test/x", post=broken)(alert)  # no raise
     assert "rolled back p:production 2 -> 1: error rate" in (tmp_path / "a.log").read_text()
+
+
+async def test_a_failing_controller_pass_is_counted_and_the_loop_goes_on(
+    tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from promptyard.experiments import canary_controller
+
+    rt = make_runtime(tmp_path, sqlite_url, canary_tick_s=0.01)
+    calls: list[int] = []
+
+    def broken_tick() -> list[str]:
+        calls.append(1)
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(rt.experiments.canaries, "tick", broken_tick)
+    before = canary_controller.STATS.tick_errors
+    stop = start_controller(rt)
+    try:
+        for _ in range(500):
+            if len(calls) >= 3:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await stop()
+    assert len(calls) >= 3  # a failing pass does not stop the controller
+    assert canary_controller.STATS.tick_errors - before == len(calls)
+    await rt.aclose()

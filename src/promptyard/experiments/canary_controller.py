@@ -17,6 +17,7 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,6 +36,21 @@ if TYPE_CHECKING:
     from promptyard.runtime import Runtime
 
 log = logging.getLogger("promptyard.canary")
+
+
+@dataclass(slots=True)
+class ControllerStats:
+    """The background controller's passes, on ``/metrics`` as ``promptyard_canary_<counter>_total``."""
+
+    ticks: int = 0
+    tick_errors: int = 0
+    """Passes that raised (the database down, a bug): logged with the traceback; the pass changed nothing."""
+
+    def snapshot(self) -> dict[str, int]:
+        return asdict(self)
+
+
+STATS = ControllerStats()
 LEASE_NAME = "canary-controller"
 Clock = Callable[[], datetime]
 
@@ -307,7 +323,9 @@ def start_controller(runtime: Runtime) -> Callable[[], Awaitable[None]]:
             try:
                 for line in await asyncio.to_thread(canaries.tick):
                     log.info(line)
+                STATS.ticks += 1
             except Exception:
+                STATS.tick_errors += 1
                 log.exception("canary controller tick failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), runtime.settings.canary_tick_s)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 
 from promptyard import dependencies
+from promptyard.experiments import canary_controller
 from promptyard.server.auth import require, runtime_of
 from promptyard.server.keys import ApiKey
 from promptyard.tracing.metrics import CONTENT_TYPE
@@ -30,4 +31,5 @@ def metrics(request: Request, _key: ApiKey = Depends(require("viewer"))) -> Resp
     if guards is not None:
         rt.metrics.watch_stats("guards", guards.stats)
     rt.metrics.watch_stats("dependency", dependencies.STATS)
+    rt.metrics.watch_stats("canary", canary_controller.STATS)
     return Response(rt.metrics.render(), media_type=CONTENT_TYPE)
