@@ -39,7 +39,7 @@ from pydantic import SecretStr
 
 from promptyard.settings import Settings
 from promptyard.tracing.model import Trace
-from promptyard.tracing.writer import WriterStats
+from promptyard.tracing.writer import DropAccounting, WriterStats, fork_hook
 
 log = logging.getLogger("promptyard.tracing")
 
@@ -66,7 +66,7 @@ class _Marker:
         self.done = threading.Event()
 
 
-class ProcessTraceWriter:
+class ProcessTraceWriter(DropAccounting):
     """Same contract as :class:`TraceWriter` (record, stats, flush, close), sinks in a child process."""
 
     def __init__(
@@ -112,7 +112,7 @@ class ProcessTraceWriter:
         """Traces handed to a writer process that died before writing them."""
         self._child = WriterStats()
         self._base = WriterStats()
-        os.register_at_fork(after_in_child=_fork_hook(weakref.ref(self)))
+        os.register_at_fork(after_in_child=fork_hook(weakref.ref(self)))
 
     # ---- request path ---------------------------------------------------------------
     def record(self, trace: Trace) -> None:
@@ -351,26 +351,8 @@ class ProcessTraceWriter:
         if self._proc is not None:
             self._reap(self._proc)
 
-    def _drop(self, reason: str, n: int) -> None:
-        if n <= 0:
-            return
-        with self._lock:
-            self._dropped[reason] = self._dropped.get(reason, 0) + n
-            self._unwarned += n
-            now = time.monotonic()
-            if now - self._last_warning < self._warn_every_s:
-                return
-            self._last_warning, unwarned, self._unwarned = now, self._unwarned, 0
-        log.warning("%d traces dropped (latest reason: %s)", unwarned, reason)
-
-
-def _fork_hook(ref: weakref.ref[ProcessTraceWriter]) -> Callable[[], None]:
-    def hook() -> None:
-        writer = ref()
-        if writer is not None:
-            writer._after_fork()
-
-    return hook
+    def _drop_counts(self) -> dict[str, int]:
+        return self._dropped
 
 
 def _add(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:

@@ -23,6 +23,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from promptyard.settings import RedactMode
 from promptyard.tracing.base import TraceSink
@@ -54,7 +55,52 @@ class _Marker:
         self.done = threading.Event()
 
 
-class TraceWriter:
+class DropAccounting:
+    """Counting dropped traces with a rate-limited warning: shared by both trace writers.
+
+    The writer holds ``_lock``, ``_warn_every_s``, ``_last_warning`` and ``_unwarned`` and says
+    where its counts live (:meth:`_drop_counts`); the counts change under ``_lock`` only.
+    """
+
+    _lock: threading.Lock
+    _warn_every_s: float
+    _last_warning: float
+    _unwarned: int
+
+    def _drop_counts(self) -> dict[str, int]:
+        raise NotImplementedError
+
+    def _drop(self, reason: str, n: int) -> None:
+        if n <= 0:
+            return
+        with self._lock:
+            counts = self._drop_counts()
+            counts[reason] = counts.get(reason, 0) + n
+            self._unwarned += n
+            now = time.monotonic()
+            if now - self._last_warning < self._warn_every_s:
+                return
+            self._last_warning, unwarned, self._unwarned = now, self._unwarned, 0
+            total = sum(counts.values())
+        log.warning("%d traces dropped (latest reason: %s); %d dropped here since start", unwarned, reason, total)
+
+
+class _Forkable(Protocol):
+    def _after_fork(self) -> None: ...
+
+
+def fork_hook(ref: weakref.ref[_Forkable]) -> Callable[[], None]:
+    """For ``os.register_at_fork``: a forked child resets the writer (no threads came with it)."""
+
+    def hook() -> None:
+        writer = ref()
+        if writer is not None:
+            writer._after_fork()
+
+    return hook
+
+
+class TraceWriter(DropAccounting):
     def __init__(
         self,
         sinks: Sequence[TraceSink],
@@ -90,7 +136,7 @@ class TraceWriter:
         )
         self._last_warning = 0.0
         self._unwarned = 0
-        os.register_at_fork(after_in_child=_fork_hook(weakref.ref(self)))
+        os.register_at_fork(after_in_child=fork_hook(weakref.ref(self)))
 
     # ---- request path ---------------------------------------------------------------
     def record(self, trace: Trace) -> None:
@@ -253,24 +299,5 @@ class TraceWriter:
                     self._stats.written[sink.name] = self._stats.written.get(sink.name, 0) + len(batch)
                 return
 
-    def _drop(self, reason: str, n: int) -> None:
-        if n <= 0:
-            return
-        with self._lock:
-            self._stats.dropped[reason] = self._stats.dropped.get(reason, 0) + n
-            self._unwarned += n
-            now = time.monotonic()
-            if now - self._last_warning < self._warn_every_s:
-                return
-            self._last_warning, unwarned, self._unwarned = now, self._unwarned, 0
-            total = sum(self._stats.dropped.values())
-        log.warning("%d traces dropped (latest reason: %s); %d dropped since start", unwarned, reason, total)
-
-
-def _fork_hook(ref: weakref.ref[TraceWriter]) -> Callable[[], None]:
-    def hook() -> None:
-        writer = ref()
-        if writer is not None:
-            writer._after_fork()
-
-    return hook
+    def _drop_counts(self) -> dict[str, int]:
+        return self._stats.dropped
