@@ -2,15 +2,20 @@
 
 Each instance caches resolved label targets for ``PROMPTYARD_LABEL_CACHE_TTL_S``. With Redis
 configured (answer cache or rate limits in Redis), a label move also increments one counter,
-``<prefix>labels:version``; every registry reads that counter at most every ``POLL_S`` while it
-resolves labels, and drops its cached targets when it changed. The read is one ``GET`` on
-loopback (tens of microseconds). When Redis is unreachable the registry falls back to the TTL
-and reads again after ``RETRY_S`` (logged once per outage).
+``<prefix>labels:version``. A watcher thread reads that counter every ``POLL_S`` (one ``GET``)
+and keeps the last value; the registry compares it while it resolves labels, a memory read, and
+drops its cached targets when it changed. So no Redis round trip, and no Redis timeout when
+Redis is down, ever sits on the request path. When Redis is unreachable the registry falls back
+to the TTL and the watcher reads again every ``RETRY_S`` (logged once per outage). The watcher
+stops when nobody asked for ``IDLE_S`` (or the counter is gone) and starts again on the next ask.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
+import weakref
 from typing import Protocol
 
 import redis
@@ -22,6 +27,7 @@ log = logging.getLogger("promptyard.prompts")
 
 POLL_S = 0.1
 RETRY_S = 1.0
+IDLE_S = 30.0
 
 
 class LabelVersion(Protocol):
@@ -39,8 +45,28 @@ class RedisLabelVersion:
         self.key = prefix + "labels:version"
         self._redis: redis.Redis = client if client is not None else sync_client(url)
         self._down = False
+        self._value: int | None = None
+        self._asked = 0.0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
 
     def current(self) -> int | None:
+        """The counter as the watcher last read it; the first ask (or one after an idle stop) reads it now."""
+        self._asked = time.monotonic()
+        if self._stop.is_set():
+            return None
+        if self._watcher is None or not self._watcher.is_alive():  # also after a fork: threads do not follow
+            with self._lock:
+                if self._watcher is None or not self._watcher.is_alive():
+                    self._value = self._read()
+                    self._watcher = threading.Thread(
+                        target=_watch, args=(weakref.ref(self), self._stop), name="promptyard-label-watch", daemon=True
+                    )
+                    self._watcher.start()
+        return self._value
+
+    def _read(self) -> int | None:
         try:
             value = self._redis.get(self.key)
         except redis.RedisError as exc:
@@ -61,7 +87,21 @@ class RedisLabelVersion:
         self._down = True
 
     def close(self) -> None:
+        self._stop.set()
         self._redis.close()
+
+
+def _watch(ref: weakref.ref[RedisLabelVersion], stop: threading.Event) -> None:
+    """Refresh the counter until it is closed, collected or idle; holds it only while reading."""
+    while True:
+        counter = ref()
+        if counter is None or time.monotonic() - counter._asked > IDLE_S:
+            return
+        counter._value = counter._read()
+        pause = POLL_S if counter._value is not None else RETRY_S
+        del counter
+        if stop.wait(pause):
+            return
 
 
 def label_version(settings: Settings) -> LabelVersion | None:
