@@ -38,3 +38,9 @@ def failed(dependency: str, what: str, exc: BaseException, *, every_s: float = 5
     if now - _last_log.get(key, -every_s) >= every_s:
         _last_log[key] = now
         log.warning("%s unreachable (%s): %s: %s", dependency, what, type(exc).__name__, exc)
+
+
+def served_stale(what: str, exc: BaseException) -> None:
+    """The database is down and ``what`` was answered from its last known value: logged and counted."""
+    failed("database", what, exc)
+    STATS.database_stale_served += 1

@@ -108,8 +108,7 @@ class SplitTable:
             # (docs/scale-out.md); a table never loaded cannot be guessed.
             if not self._loaded:
                 raise
-            dependencies.failed("database", "experiment splits", exc)
-            dependencies.STATS.database_stale_served += 1
+            dependencies.served_stale("experiment splits", exc)
             self._expires = self._clock() + _RETRY_S
             return
         self._loaded = True

@@ -235,8 +235,7 @@ class PromptRegistry:
         known = self._known.get((name, label))
         if known is None:
             raise exc
-        dependencies.failed("database", "label lookup", exc)
-        dependencies.STATS.database_stale_served += 1
+        dependencies.served_stale("label lookup", exc)
         return known
 
     # ---- label moves ------------------------------------------------------------

@@ -101,8 +101,7 @@ class KeyStore:
             # The database is down: a key verified before stays valid (revocations wait for it to return).
             if hit is None:
                 raise
-            dependencies.failed("database", "API key check", exc)
-            dependencies.STATS.database_stale_served += 1
+            dependencies.served_stale("API key check", exc)
             return hit[1]
         if len(self._memo) > 10_000:
             self._memo.clear()
