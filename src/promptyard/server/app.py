@@ -12,6 +12,7 @@ from promptyard import __version__
 from promptyard.runtime import Runtime
 from promptyard.server import errors
 from promptyard.server.heap import freeze_heap
+from promptyard.server.hot import App
 from promptyard.server.routers import admin as admin_router
 from promptyard.server.routers import admin_experiments, health, openai_compat, run, workspace, workspace_actions
 from promptyard.server.routers import canaries as canaries_router
@@ -24,7 +25,7 @@ from promptyard.server.routers import prompts as prompts_router
 from promptyard.server.routers import rag as rag_router
 
 
-def create_app(runtime: Runtime | None = None) -> FastAPI:
+def create_app(runtime: Runtime | None = None) -> App:
     rt = runtime or Runtime()
     rt.serving = True  # PROMPTYARD_TRACE_WRITER=auto: traces are written in a writer process
 
@@ -46,7 +47,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
             await stop_canaries()
         await rt.aclose()
 
-    app = FastAPI(title="promptyard", version=__version__, lifespan=lifespan)
+    app = App(title="promptyard", version=__version__, lifespan=lifespan)
     app.state.runtime = rt
     errors.install(app)
     app.include_router(health.router)
@@ -65,4 +66,9 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(canaries_router.router)
     app.include_router(admin_experiments.router)
     app.include_router(guards_router.router)
+    # The two gateway routes skip FastAPI's router and dependency solver (server/hot.py).
+    app.serve_hot(
+        chat=lambda request, key, _params: openai_compat.chat_completions(request, key),
+        run=lambda request, key, params: run.run_prompt(params["name"], request, key),
+    )
     return app
