@@ -40,6 +40,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 LITELLM_VENV = ROOT / "bench" / ".litellm-venv"
+HTTP = "promptyard.server.protocol:HttpProtocol"
+"""uvicorn's ``--http`` for promptyard: what ``promptyard serve`` uses (``--http httptools`` to compare)."""
 MODEL = "gpt-4o-mini"
 ANSWER = {
     "id": "chatcmpl-bench",
@@ -175,7 +177,9 @@ class Promptyard:
     prompt_ok: bool
 
 
-def start_promptyard(tmp: Path, upstream_port: int, log: Path, probe: Path | None = None) -> Promptyard:
+def start_promptyard(
+    tmp: Path, upstream_port: int, log: Path, probe: Path | None = None, http: str = HTTP
+) -> Promptyard:
     env = {
         **os.environ,
         "PROMPTYARD_HOME": str(tmp / "home"),
@@ -215,7 +219,7 @@ def start_promptyard(tmp: Path, upstream_port: int, log: Path, probe: Path | Non
         sys.executable, "-m", "uvicorn", "loop_probe:app" if probe else "promptyard.server.asgi:app",
         "--app-dir", str(ROOT / "bench"),
         "--host", "127.0.0.1", "--port", str(port),
-        "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
+        "--loop", "uvloop", "--http", http, "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip
     proc = subprocess.Popen(cmd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -392,6 +396,7 @@ def main() -> None:
     parser.add_argument("--clients", default="1,16", help="concurrency levels (default 1,16)")
     parser.add_argument("--skip-litellm", action="store_true", help="measure promptyard only")
     parser.add_argument("--probe", action="store_true", help="measure promptyard's event-loop stalls (loop_probe.py)")
+    parser.add_argument("--http", default=HTTP, help=f"uvicorn --http for promptyard (default {HTTP})")
     parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_upstream:
@@ -414,7 +419,7 @@ def main() -> None:
             up_url = f"http://127.0.0.1:{up_port}/v1/chat/completions"
             wait_http(up_url, upstream, 20)
             probe = tmp / "probe.json" if args.probe else None
-            py = start_promptyard(tmp, up_port, logs / "promptyard.log", probe)
+            py = start_promptyard(tmp, up_port, logs / "promptyard.log", probe, args.http)
             procs.append(py.proc)
             auth = {"authorization": f"Bearer {py.key}"}
 

@@ -65,6 +65,7 @@ def serve(
     import uvicorn
 
     from promptyard.providers.local import preflight
+    from promptyard.server.protocol import IMPORT_STRING as HTTP_PROTOCOL
     from promptyard.settings import get_settings
 
     with handled():
@@ -78,4 +79,5 @@ def serve(
         workers=workers,
         log_level=settings.log_level,
         access_log=False,
+        http=HTTP_PROTOCOL,
     )

@@ -155,5 +155,13 @@ def demo(
     import uvicorn
 
     from promptyard.server.app import create_app
+    from promptyard.server.protocol import IMPORT_STRING as HTTP_PROTOCOL
 
-    uvicorn.run(create_app(rt), host=bind_host, port=bind_port, log_level=settings.log_level, access_log=False)
+    uvicorn.run(
+        create_app(rt),
+        host=bind_host,
+        port=bind_port,
+        log_level=settings.log_level,
+        access_log=False,
+        http=HTTP_PROTOCOL,
+    )
