@@ -1,6 +1,6 @@
 """Guards, measured on the shared data: injection, PII spans, latency per check.
 
-    .venv/bin/python bench/guards.py [--data ../shared/data] [--repeat 50]
+    .venv/bin/python bench/guards.py [--data ../shared/data] [--repeat 50] [--only pii] [--pii-file F.json]
 
 - injection: deepset_train's fixed stratified 20% (never seen by the head: tools/train_injection_head.py)
   and 5-fold cross-validation over the whole file (a head re-fitted per fold with the hard negatives);
@@ -42,7 +42,11 @@ from promptyard.guards.topics import TopicsGuard  # noqa: E402
 GOLD_TO_OURS = {
     "PERSON": "PERSON", "LOCATION": "LOCATION", "ADDRESS": "ADDRESS", "ORGANIZATION": "ORGANIZATION",
     "PHONE_NUMBER": "PHONE", "CREDIT_CARD": "CREDIT_CARD", "EMAIL_ADDRESS": "EMAIL", "US_SSN": "SSN",
-    "IP_ADDRESS": "IP", "IBAN_CODE": "IBAN",
+    "IP_ADDRESS": "IP", "IBAN_CODE": "IBAN", "DATE_TIME": "DATE", "DOMAIN_NAME": "URL", "TITLE": "TITLE",
+    "US_DRIVER_LICENSE": "DRIVER_LICENSE",
+    # presidio-evaluator >= 0.3 names (its PresidioSentenceFaker): street and zip are ADDRESS parts,
+    # GPE a LOCATION, NRP (nationality, religion, politics) a LOCATION as generated_small labels "sudanese"
+    "STREET_ADDRESS": "ADDRESS", "ZIP_CODE": "ADDRESS", "GPE": "LOCATION", "NRP": "LOCATION",
 }  # fmt: skip
 
 
@@ -104,8 +108,9 @@ def injection(data: Path) -> dict[str, Any]:
     return out
 
 
-def pii(data: Path) -> dict[str, Any]:
-    rows = json.loads((data / "pii" / "generated_small.json").read_text())
+def pii(data: Path, file: Path | None = None) -> dict[str, Any]:
+    """Span figures on generated_small, or on any presidio-research style JSON list (``--pii-file``)."""
+    rows = json.loads((file or data / "pii" / "generated_small.json").read_text())
     guard = PIIGuard()
     tp_pred: dict[str, int] = defaultdict(int)
     n_pred: dict[str, int] = defaultdict(int)
@@ -138,7 +143,7 @@ def pii(data: Path) -> dict[str, Any]:
         }
         for label in sorted(set(n_gold) | set(n_pred))
     }  # fmt: skip
-    pattern_types = {"PHONE", "CREDIT_CARD", "EMAIL", "SSN", "IP", "IBAN", "SECRET"}
+    pattern_types = {"PHONE", "CREDIT_CARD", "EMAIL", "SSN", "IP", "IBAN", "SECRET", "URL", "DATE", "DRIVER_LICENSE"}
     pg = sum(n_gold[t] for t in pattern_types)
     pp = sum(n_pred[t] for t in pattern_types)
     all_pred = sum(n_pred.values())
@@ -152,7 +157,7 @@ def pii(data: Path) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def latency(data: Path, repeat: int) -> dict[str, Any]:
+def latency(data: Path, repeat: int, only: str | None = None) -> dict[str, Any]:
     clf = shared_classifier()
     tok = clf.embedder.tokenizer
     texts, _ = train_head.load(data / "injection")
@@ -168,6 +173,8 @@ def latency(data: Path, repeat: int) -> dict[str, Any]:
         "canary": lambda t: CanaryGuard().check_output(t, OutputContext(system_prompt=system, canary="pyc-0f")),
         "topics": TopicsGuard().check,
     }
+    if only:
+        guards = {name: check for name, check in guards.items() if name.startswith(only)}
     out: dict[str, Any] = {}
     for n, text in inputs.items():
         for name, check in guards.items():
@@ -186,8 +193,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--only", choices=["pii"], help="only the PII spans and the pii check's latency")
+    parser.add_argument("--pii-file", type=Path, help="PII spans on this presidio-style JSON instead (no latency)")
     args = parser.parse_args()
-    report = {"injection": injection(args.data), "pii": pii(args.data), "latency": latency(args.data, args.repeat)}
+    if args.pii_file:
+        report = {"pii": pii(args.data, args.pii_file)}
+    elif args.only == "pii":
+        report = {"pii": pii(args.data), "latency": latency(args.data, args.repeat, "pii")}
+    else:
+        report = {"injection": injection(args.data), "pii": pii(args.data), "latency": latency(args.data, args.repeat)}
     print(json.dumps(report, indent=2, default=lambda v: round(v, 4) if isinstance(v, float) else str(v)))
 
 

@@ -91,10 +91,10 @@ def test_pii_validators() -> None:
     }
 
 
-def test_names_without_a_model_come_from_honorifics() -> None:
+def test_names_without_a_model_come_from_the_gazetteer() -> None:
     guard = PIIGuard(ner=lambda: None)
     verdict = guard.check("Please ask Dr. Grace Hopper about it.")
-    assert [(s.label, s.start, s.end) for s in verdict.spans] == [("PERSON", 15, 27)]
+    assert [(s.label, s.start, s.end) for s in verdict.spans] == [("TITLE", 11, 14), ("PERSON", 15, 27)]
     assert "no NER model" in verdict.reason
 
 

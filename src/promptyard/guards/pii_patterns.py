@@ -1,8 +1,11 @@
 """Structured PII found by pattern and confirmed by validator: no model needed.
 
-Labels: EMAIL, PHONE, ADDRESS (street lines: number + street word, "Nassaustraat 12", "Apt. 5"), CREDIT_CARD (Luhn), IBAN (ISO 7064 mod 97), SSN (US, with the
-SSA's impossible areas excluded), IP (v4 octets checked, v6), SECRET (API keys and tokens
-by known prefix, plus ``key = value`` assignments of long random-looking values).
+Labels: EMAIL, PHONE, ADDRESS (street lines: number + street word, "Nassaustraat 12", "Apt. 5";
+after an address cue such as "address:" or "lives at", number + words + number), CREDIT_CARD
+(Luhn; 12 digits only after "card"), IBAN (ISO 7064 mod 97), SSN (US, with the SSA's impossible areas excluded), IP (v4
+octets checked, v6), SECRET (API keys and tokens by known prefix, plus ``key = value``
+assignments of long random-looking values), URL (scheme or ``www.``), DATE (numeric, ISO with
+time, "12 March 2017", "March 12, 2017"), DRIVER_LICENSE (after "driver's license").
 """
 
 from __future__ import annotations
@@ -43,14 +46,42 @@ _STREET = (
 )
 _ADDRESS = re.compile(
     # "1755 Nelson Mandela Drive", "107 Rue Abdelaziz Thâalbi", "230 Wit Rd"
-    rf"(?i)\b\d{{1,5}}[a-z]?\s+(?:[^\W\d_][\w'.-]*\s+){{0,3}}?{_STREET}\b\.?(?:\s+[^\W\d_][\w'-]+){{0,3}}?"
+    rf"(?i)\b(?:\d{{1,5}}[ \t]+)?\d{{1,5}}[a-z]?\s+(?:[^\W\d_][\w'.-]*\s+){{0,3}}?{_STREET}\b\.?(?-i:(?:[ \t]+[A-Z][\w'-]+){{0,3}})"
     rf"(?:\s+\d{{1,5}})?(?:,?\s+(?:apt|apartment|suite|unit|ste)\.?\s*\d{{1,5}})?"
     # "Nassaustraat 123", "Ziegelgasse 26", "Auerstrasse 12 Apt. 974"
     r"|\b[^\W\d_][\w-]*(?:straat|strasse|straße|gasse|weg|laan|plein|platz|gata|gatan|gade|vej|utca|útja|ulica|allee)"
     r"\s+\d{1,5}[a-z]?\b(?:,?\s+(?:apt|suite|unit)\.?\s*\d{1,5})?"
+    # "Whittaker Street", "Argyll Road": capitalised words before a spelled-out street word
+    r"|(?-i:\b(?:[A-Z][\w'-]+[ \t]){1,3}(?:Street|Road|Avenue|Boulevard|Lane|Drive|Terrace|Crescent|Parkway)\b)"
+    # a short address line: "98 árpád fejedelem útja 45.", "11 Školní 939"
+    r"|(?m:^[^\w\n]{0,4}[ \t]*\d{1,5}[ \t]+(?:[^\W\d_][\w'.-]*[ \t]+){1,4}\d{1,5}[a-z]?\b\.?(?=[ \t]*$))"
+    # anywhere: number, [short lowercase word,] capitalised word, up to 2 words, number: "0556 Rákóczi út 41."
+    r"|(?<![\w.,/-])\d{1,5}[ \t]+(?:(?-i:[a-zà-ÿα-ωа-я]){1,3}\.?[ \t]+)?(?-i:[A-ZÀ-ÞĀ-ſΑ-ΩА-Я][\w'.-]*)(?:[ \t]+[^\W\d_][\w'.-]*){0,2}[ \t]+\d{1,4}[a-z]?\b\.?(?![\d.,:/-]\d)"
+    # "ZIP: 11164", "postcode 1017"
+    r"|(?i:(?<=\bzip: )|(?<=\bzip )|(?<=\bpostcode: )|(?<=\bpostcode ))\d{4,6}(?:-\d{4})?\b"
     # "Apt. 018", "suite 771"
     r"|(?i:\b(?:apt|apartment|suite|unit)\.?\s*#?\d{1,5}\b)"
 )
+_ADDRESS_CUE = re.compile(
+    # after "address:", "lives at", "return to", "located at": "87 Jakobi 69", "46 velký průhon 426"
+    r"(?i)(?:\baddress(?:es)?\b[^\n.?!]{0,30}?(?:[:]|\bis|\bto|\bwith|\bare)|\b(?:lives?|lived|living|located|is) (?:at|on|in)"
+    r"|\breturn (?:it )?to|\bship (?:it )?to|\bsend (?:it )?to)\s*"
+    r"(\d{1,5}[a-z]?(?:[ \t]\d{1,5}[a-z]?)?[ \t]+(?:[^\W\d_][\w'.-]*[ \t]+){0,4}(?:[^\W\d_][\w'.-]*)\.?(?:[ \t]+\d{1,5}[a-z]?\b\.?)?)"
+)
+_STREET_ON = re.compile(
+    # "lives on Metsanurga 48", "the station is on Orrspelsv 49", "the north side of Castelao 66"
+    r"\b(?:lives?|living|located|situated|is|are) on (?:the \w+ side of )?"
+    r"((?-i:[A-ZÀ-ÞĀ-ſΑ-ΩА-Я])[\w'.-]+(?:[ \t](?:[a-zà-ÿ]{1,3}[ \t])?(?-i:[A-ZÀ-ÞĀ-ſΑ-ΩА-Я])[\w'.-]+){0,3}[ \t]\d{1,4}[a-z]?\b)",
+    re.IGNORECASE,
+)
+_CARD_CUE = re.compile(r"(?i)\b(?:card|cc|maestro)\b[^\d\n]{0,25}$")
+_MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+_DATE = re.compile(
+    r"(?<![\d/.-])(?:\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?|\d{1,2}/\d{1,2}/(?:\d{4}|\d{2}))(?![\d/])"
+    rf"|(?i:\b\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH}\.?,?\s+\d{{4}}\b|\b{_MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b)"
+)
+_URL = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"'|]+[^\s<>\"'|.,;:!?)\]]")
+_LICENSE = re.compile(r"(?i)\bdriver'?s?\s+licen[cs]e\b(?:\s+(?:number|no\.?|#))?(?:\s+is|:)?\s*([A-Z0-9-]{5,15})\b")
 
 
 def luhn(digits: str) -> bool:
@@ -85,6 +116,9 @@ def _cards(text: str) -> Iterator[Found]:
     for m in _CARD.finditer(text):
         digits = re.sub(r"\D", "", m.group(0))
         if 13 <= len(digits) <= 19 and luhn(digits) and len(set(digits)) > 1:
+            yield m.start(), m.end(), "CREDIT_CARD"
+    for m in re.finditer(r"(?<![\d-])\d{12}(?![\d-])", text):  # 12-digit Maestro cards, after "card"
+        if luhn(m.group(0)) and _CARD_CUE.search(text[max(0, m.start() - 40) : m.start()]):
             yield m.start(), m.end(), "CREDIT_CARD"
 
 
@@ -135,8 +169,29 @@ def _phones(text: str) -> Iterator[Found]:
 
 
 def _addresses(text: str) -> Iterator[Found]:
+    for m in _ADDRESS_CUE.finditer(text):  # first: the cue's whole line beats a street word inside it
+        if re.search(r"\d\D+\d|[^\W\d_]{3,}", m.group(1)):
+            yield m.start(1), m.end(1), "ADDRESS"
+    for m in _STREET_ON.finditer(text):
+        yield m.start(1), m.end(1), "ADDRESS"
     for m in _ADDRESS.finditer(text):
         yield m.start(), m.end(), "ADDRESS"
+
+
+def _dates(text: str) -> Iterator[Found]:
+    for m in _DATE.finditer(text):
+        yield m.start(), m.end(), "DATE"
+
+
+def _urls(text: str) -> Iterator[Found]:
+    for m in _URL.finditer(text):
+        yield m.start(), m.end(), "URL"
+
+
+def _licenses(text: str) -> Iterator[Found]:
+    for m in _LICENSE.finditer(text):
+        if any(c.isdigit() for c in m.group(1)):
+            yield m.start(1), m.end(1), "DRIVER_LICENSE"
 
 
 def _secrets(text: str) -> Iterator[Found]:
@@ -150,11 +205,14 @@ def _secrets(text: str) -> Iterator[Found]:
 
 DETECTORS: list[Callable[[str], Iterator[Found]]] = [
     _secrets,
+    _urls,
     _emails,
     _ibans,
     _cards,
     _ssns,
     _ips,
+    _licenses,
+    _dates,
     _addresses,
     _phones,
 ]

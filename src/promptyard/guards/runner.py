@@ -57,6 +57,13 @@ class GuardStats:
         return asdict(self)
 
 
+def _bounded(value: str) -> str:
+    """``value`` as a pattern that does not match inside a longer word ("Ann" in "Annual")."""
+    head = r"(?<!\w)" if value[:1].isalnum() else ""
+    tail = r"(?!\w)" if value[-1:].isalnum() else ""
+    return head + re.escape(value) + tail
+
+
 @dataclass
 class Redactor:
     """Reversible placeholders for one call: the same value gets the same ``<LABEL_n>`` everywhere."""
@@ -87,7 +94,7 @@ class Redactor:
         """Every known value in ``text`` replaced by its placeholder (longest values first)."""
         if not self.by_value:
             return text
-        rx = re.compile("|".join(re.escape(v) for v in sorted(self.by_value, key=len, reverse=True)))
+        rx = re.compile("|".join(_bounded(v) for v in sorted(self.by_value, key=len, reverse=True)))
         return rx.sub(lambda m: self.by_value[m.group(0)], text)
 
     def apply_deep(self, value: Any) -> Any:
