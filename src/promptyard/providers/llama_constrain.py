@@ -1,0 +1,258 @@
+"""Constrained decoding for the local model: ``cited_extractive`` answers.
+
+The answer is either a span copied token for token from one source's text, followed by
+`` [id]`` of a source that contains that span, or exactly the abstention sentence. The
+decoder is greedy over the allowed tokens only:
+
+1. **Start.** The allowed tokens are the source tokens that start a word, plus the first
+   token of the abstention sentence. If the model prefers the abstention token, the
+   answer is the abstention sentence.
+2. **Span.** Each next token must continue the span in at least one source (a suffix
+   match over the sources' token sequences), or the span ends: it ends when an *end*
+   token (end of generation, newline, `` [``) scores at least as high as every
+   continuation, when no source continues it, or at ``max_span_tokens``.
+3. **Citation.** `` [id]`` of the first source (in context order) containing the span.
+
+When the constraint carries the question, the span is also *question-novel*: it does not
+start on a stop word or on a word of the question, and it stops before a word of the
+question or a clause-breaking punctuation mark (``, ; : ( ) "`` and a full stop), so it
+names what the question asks for instead of repeating the question.
+
+The span's mean token log-probability (over the full vocabulary) is its confidence:
+with ``abstain_below`` set, a span below it is replaced by the abstention sentence.
+
+:func:`decode` only needs the first logits and a ``step`` callback that feeds one token
+and returns the next logits, so it is tested without a model; the llama.cpp glue lives
+in :mod:`promptyard.providers.llama_model`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from promptyard.providers.base import DecodingConstraint
+
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "for",
+        "by",
+        "with",
+        "from",
+        "and",
+        "or",
+        "as",
+        "is",
+        "was",
+        "were",
+        "be",
+        "been",
+        "are",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "what",
+        "when",
+        "where",
+        "why",
+        "how",
+        "did",
+        "does",
+        "do",
+        "has",
+        "have",
+        "had",
+        "than",
+        "then",
+        "there",
+        "their",
+        "they",
+        "he",
+        "she",
+        "his",
+        "her",
+        "also",
+        "not",
+        "no",
+    ]
+)
+BREAKS = frozenset({",", ";", ":", "(", ")", '"', ".", "?", "!"})
+_WORD = re.compile(r"[^\W_]+")
+
+Logits = npt.NDArray[np.float32]
+Step = Callable[[int], Logits]
+
+
+@dataclass
+class ExtractivePlan:
+    """The token-level view of a ``cited_extractive`` constraint for one request."""
+
+    source_ids: list[str]
+    source_tokens: list[list[int]]
+    starts: dict[int, list[tuple[int, int]]]
+    """Token id -> the (source, position) pairs where that token starts a word."""
+    abstention_text: str
+    abstention_tokens: list[int]
+    end_tokens: list[int]
+    max_span_tokens: int
+    abstain_below: float | None
+    model_abstains: bool
+    pieces: Callable[[Sequence[int]], str]
+    stops: list[set[int]] = field(default_factory=list)
+    """Per source, the positions a span may not extend into (question words, punctuation)."""
+
+
+@dataclass
+class Decoded:
+    text: str
+    tokens: int
+    """Tokens the answer is made of (span, citation or abstention)."""
+    abstained: bool
+    confidence: float | None = None
+    """Mean log-probability of the span's tokens (None when the model chose to abstain)."""
+    cited: str | None = None
+    span_tokens: list[int] = field(default_factory=list)
+
+
+def _word_start(prev: str, piece: str) -> bool:
+    """A token starts a word: it begins with a space, or follows whitespace or punctuation."""
+    if not piece or piece.isspace():
+        return False
+    if piece[0].isspace():
+        return bool(piece.strip()) and piece.strip()[0].isalnum()
+    return piece[0].isalnum() and (not prev or not prev[-1].isalnum())
+
+
+def _words(text: str) -> set[str]:
+    return {w.casefold() for w in _WORD.findall(text)}
+
+
+def _positions(tokens: list[int], piece: Callable[[int], str]) -> tuple[list[bool], list[str], list[str]]:
+    """Per token: does it start a word, the whole word it belongs to (normalized), its text."""
+    texts = [piece(t) for t in tokens]
+    starts = [_word_start(texts[i - 1] if i else "", texts[i]) for i in range(len(texts))]
+    words = [""] * len(texts)
+    i = 0
+    while i < len(texts):
+        j = i + 1
+        while j < len(texts) and not starts[j] and texts[j].strip() and texts[j].strip()[0].isalnum():
+            j += 1
+        word = "".join(texts[i:j]).strip().casefold()
+        for k in range(i, j):
+            words[k] = word
+        i = j
+    return starts, words, texts
+
+
+def build_plan(
+    constraint: DecodingConstraint,
+    *,
+    tokenize: Callable[[str], list[int]],
+    piece: Callable[[int], str],
+    pieces: Callable[[Sequence[int]], str],
+    end_tokens: Sequence[int],
+) -> ExtractivePlan:
+    """Tokenize the sources and index where words start."""
+    ids: list[str] = []
+    seqs: list[list[int]] = []
+    starts: dict[int, list[tuple[int, int]]] = {}
+    stops: list[set[int]] = []
+    asked = _words(constraint.question) - STOP_WORDS if constraint.question else set()
+    for source in constraint.sources:
+        tokens = tokenize(source.text)
+        if not tokens:
+            continue
+        index = len(seqs)
+        ids.append(source.id)
+        seqs.append(tokens)
+        begins, words, texts = _positions(tokens, piece)
+        blocked: set[int] = set()
+        for pos, token in enumerate(tokens):
+            in_question = words[pos] in asked
+            if begins[pos] and not in_question and words[pos] not in STOP_WORDS:
+                starts.setdefault(token, []).append((index, pos))
+            if (begins[pos] and in_question) or texts[pos].strip() in BREAKS:
+                blocked.add(pos)
+        stops.append(blocked)
+    return ExtractivePlan(
+        source_ids=ids,
+        source_tokens=seqs,
+        starts=starts,
+        stops=stops,
+        abstention_text=constraint.abstention,
+        abstention_tokens=tokenize(constraint.abstention),
+        end_tokens=sorted(set(end_tokens)),
+        max_span_tokens=constraint.max_span_tokens,
+        abstain_below=constraint.abstain_below,
+        model_abstains=constraint.model_abstains,
+        pieces=pieces,
+    )
+
+
+def _log_prob(logits: Logits, token: int) -> float:
+    top = float(np.max(logits))
+    return float(logits[token]) - top - math.log(float(np.sum(np.exp(logits - top))))
+
+
+def _abstain(plan: ExtractivePlan, confidence: float | None = None) -> Decoded:
+    return Decoded(text=plan.abstention_text, tokens=len(plan.abstention_tokens), abstained=True, confidence=confidence)
+
+
+def _open(plan: ExtractivePlan, source: int, pos: int) -> bool:
+    """The span may extend to ``pos`` of ``source``."""
+    return pos < len(plan.source_tokens[source]) and not (plan.stops and pos in plan.stops[source])
+
+
+def decode(plan: ExtractivePlan, first: Logits, step: Step, cancelled: Callable[[], bool] = lambda: False) -> Decoded:
+    """Greedy constrained decoding (see the module docstring). ``step`` is called once per span token."""
+    if not plan.starts:
+        return _abstain(plan)
+    candidates = np.fromiter(plan.starts, dtype=np.int64)
+    token = int(candidates[int(np.argmax(first[candidates]))])
+    abstain_first = plan.abstention_tokens[0] if plan.abstention_tokens and plan.model_abstains else None
+    if abstain_first is not None and abstain_first not in plan.starts and first[abstain_first] > first[token]:
+        return _abstain(plan)
+    span = [token]
+    log_probs = [_log_prob(first, token)]
+    active = list(plan.starts[token])
+    ends = np.asarray(plan.end_tokens, dtype=np.int64)
+    while len(span) < plan.max_span_tokens and not cancelled():
+        nexts = sorted({plan.source_tokens[s][p + 1] for s, p in active if _open(plan, s, p + 1)})
+        if not nexts:
+            break
+        logits = step(token)
+        options = np.asarray(nexts, dtype=np.int64)
+        best = int(options[int(np.argmax(logits[options]))])
+        if ends.size and float(np.max(logits[ends])) >= float(logits[best]):
+            break
+        token = best
+        span.append(token)
+        log_probs.append(_log_prob(logits, token))
+        active = [(s, p + 1) for s, p in active if _open(plan, s, p + 1)]
+        active = [(s, p) for s, p in active if plan.source_tokens[s][p] == token]
+    confidence = sum(log_probs) / len(log_probs)
+    if plan.abstain_below is not None and confidence < plan.abstain_below:
+        return _abstain(plan, confidence)
+    cited = plan.source_ids[min(s for s, _ in active)]
+    text = f"{plan.pieces(span).strip()} [{cited}]"
+    return Decoded(text=text, tokens=len(span), abstained=False, confidence=confidence, cited=cited, span_tokens=span)
