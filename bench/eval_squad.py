@@ -116,9 +116,8 @@ def calibration(answerable: list[float | None], unanswerable: list[float | None]
     """What each ``abstain_below`` threshold would give (answerable: F1 kept, abstained; unanswerable: abstained)."""
     if not any(v is not None for v in answerable + unanswerable):
         return
-    print(
-        "calibration (abstain when confidence < t):  t | answerable abstained, F1 | unanswerable abstained | balanced acc"
-    )
+    print("calibration (abstain when confidence < t):")
+    print("       t | answerable abstained, F1 | unanswerable abstained | balanced acc")
     for t in (-99.0, -3.0, -2.5, -2.0, -1.8, -1.6, -1.4, -1.2, -1.0, -0.8, -0.6, -0.4):
         kept = [v is not None and v >= t for v in answerable]
         f1 = sum(f for f, k in zip(f1s, kept, strict=False) if k) / max(len(f1s), 1)

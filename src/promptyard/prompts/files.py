@@ -233,6 +233,13 @@ def _check_defaults(spec: PromptSpec, root: Any, fm: FrontMatter, path: str | No
                 path=path,
                 line=line,
             )
+        asked = None if constrain.question is None else spec.variables.get(constrain.question)
+        if constrain.question is not None and (asked is None or asked.type != "string"):
+            raise PromptFileError(
+                f"model.constrain.question names {constrain.question!r}, which is not a declared string variable",
+                path=path,
+                line=yaml_line(root, ("model", "constrain"), fm.yaml_start),
+            )
 
 
 # -- body --------------------------------------------------------------------------------

@@ -39,62 +39,12 @@ import numpy.typing as npt
 from promptyard.providers.base import DecodingConstraint
 
 STOP_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "in",
-        "on",
-        "at",
-        "to",
-        "for",
-        "by",
-        "with",
-        "from",
-        "and",
-        "or",
-        "as",
-        "is",
-        "was",
-        "were",
-        "be",
-        "been",
-        "are",
-        "it",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "what",
-        "when",
-        "where",
-        "why",
-        "how",
-        "did",
-        "does",
-        "do",
-        "has",
-        "have",
-        "had",
-        "than",
-        "then",
-        "there",
-        "their",
-        "they",
-        "he",
-        "she",
-        "his",
-        "her",
-        "also",
-        "not",
-        "no",
-    ]
+    re.findall(
+        r"\w+",
+        "a an the of in on at to for by with from and or as is was were be been are it its this that these "
+        "those which who whom whose what when where why how did does do has have had than then there their "
+        "they he she his her also not no ",
+    )
 )
 BREAKS = frozenset({",", ";", ":", "(", ")", '"', ".", "?", "!"})
 _WORD = re.compile(r"[^\W_]+")

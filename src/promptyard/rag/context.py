@@ -103,55 +103,12 @@ def answer_variables(question: str, docs: Sequence[ContextDocument]) -> dict[str
 _WORDS = re.compile(r"[^\W_]+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
 _STOP = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "in",
-        "on",
-        "at",
-        "to",
-        "for",
-        "by",
-        "with",
-        "from",
-        "and",
-        "or",
-        "as",
-        "is",
-        "was",
-        "were",
-        "be",
-        "been",
-        "are",
-        "it",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "what",
-        "when",
-        "where",
-        "why",
-        "how",
-        "did",
-        "does",
-        "do",
-        "has",
-        "have",
-        "had",
-        "than",
-        "then",
-        "there",
-        "their",
-        "they",
-    ]
+    re.findall(
+        r"\w+",
+        "a an the of in on at to for by with from and or as is was were be been are it its this that these "
+        "those which who whom whose what when where why how did does do has have had than then there their "
+        "they ",
+    )
 )
 
 
