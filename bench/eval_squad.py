@@ -50,7 +50,9 @@ DEFAULT_DATA = ROOT.parent / "shared" / "data" / "squad"
 PROMPT = "rag_answer@1.1.0"
 CORPUS = "squad"
 NOGOLD = "squad-nogold"
-_CONFIDENCE = re.compile(r"confidence (-?[0-9.e+-]+|None), abstained (True|False)")
+CONFIDENCE_GRID = (-99.0, -3.0, -2.5, -2.0, -1.8, -1.6, -1.4, -1.2, -1.0, -0.8, -0.6)
+SUPPORT_GRID = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+_CONFIDENCE = re.compile(r"confidence (-?[0-9.e+-]+|None), support ([0-9.e+-]+|None)")
 
 
 def sample_questions(
@@ -72,11 +74,13 @@ class Confidences(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.values: list[float | None] = []
+        self.support: list[float | None] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         m = _CONFIDENCE.search(record.getMessage())
         if m:
             self.values.append(None if m.group(1) == "None" else float(m.group(1)))
+            self.support.append(None if m.group(2) == "None" else float(m.group(2)))
 
 
 def metric(agg: dict[str, Any], name: str) -> str:
@@ -86,7 +90,7 @@ def metric(agg: dict[str, Any], name: str) -> str:
 
 async def evaluate(
     rt: Runtime, args: argparse.Namespace, corpus: str, name: str, rows: list[dict[str, Any]], source: Path
-) -> tuple[Any, float, list[float | None]]:
+) -> tuple[Any, float, Confidences]:
     items = [parse_row(row, i + 1) for i, row in enumerate(rows)]
     added = rt.evals.datasets.add_items(name, items, actor="bench", source=str(source))
     print(f"dataset: {added.dataset.ref} ({len(items)} questions, seed {args.seed}, corpus {corpus})")
@@ -105,20 +109,26 @@ async def evaluate(
     finally:
         logger.removeHandler(handler)
         logger.propagate = True
-    return outcome, time.perf_counter() - started, handler.values
+    return outcome, time.perf_counter() - started, handler
 
 
 def cited(result: Any) -> bool:
     return any(c.get("valid") for c in result.extra.get("citations", []))
 
 
-def calibration(answerable: list[float | None], unanswerable: list[float | None], f1s: list[float]) -> None:
-    """What each ``abstain_below`` threshold would give (answerable: F1 kept, abstained; unanswerable: abstained)."""
+def calibration(
+    name: str,
+    grid: tuple[float, ...],
+    answerable: list[float | None],
+    unanswerable: list[float | None],
+    f1s: list[float],
+) -> None:
+    """What each threshold would give: answerable abstained and F1 kept, unanswerable abstained."""
     if not any(v is not None for v in answerable + unanswerable):
         return
-    print("calibration (abstain when confidence < t):")
+    print(f"calibration: abstain when {name} < t")
     print("       t | answerable abstained, F1 | unanswerable abstained | balanced acc")
-    for t in (-99.0, -3.0, -2.5, -2.0, -1.8, -1.6, -1.4, -1.2, -1.0, -0.8, -0.6, -0.4):
+    for t in grid:
         kept = [v is not None and v >= t for v in answerable]
         f1 = sum(f for f, k in zip(f1s, kept, strict=False) if k) / max(len(f1s), 1)
         a_abs = 1 - sum(kept) / max(len(kept), 1)
@@ -160,7 +170,7 @@ async def run(args: argparse.Namespace, home: Path) -> int:
     outcome, wall_s, conf = await evaluate(
         rt, args, CORPUS, f"squad-dev-n{len(rows)}-s{args.seed}", rows, args.data / "rag_qa.jsonl"
     )
-    un_outcome, un_conf = None, []
+    un_outcome, un_conf = None, Confidences()
     if held:
         un_rows = [{"id": r["id"], "question": r["question"], "should_abstain": True} for r in held]
         un_outcome, un_wall, un_conf = await evaluate(
@@ -194,7 +204,9 @@ async def run(args: argparse.Namespace, home: Path) -> int:
           f"tokens {agg['input_tokens']} in / {agg['output_tokens']} out")  # fmt: skip
     print(f"latency    mean {latency['mean']:.0f} ms, p50 {latency['p50']:.0f} ms, p95 {latency['p95']:.0f} ms "
           "(retrieval + generation per answerable question)")  # fmt: skip
-    calibration(conf, un_conf, [r.metrics.get("f1") or 0.0 for r in outcome.results if r.status == "ok"])
+    f1s = [r.metrics.get("f1") or 0.0 for r in outcome.results if r.status == "ok"]
+    calibration("span confidence", CONFIDENCE_GRID, conf.values, un_conf.values, f1s)
+    calibration("support", SUPPORT_GRID, conf.support, un_conf.support, f1s)
     print(f"scoreboard: {outcome.run.report_path}")
     await rt.aclose()
     return 0 if agg["errors"] < agg["items"] else 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pytest
 
 from promptyard.providers.base import ConstraintSource, DecodingConstraint
 from promptyard.providers.llama_constrain import Decoded, ExtractivePlan, Logits, build_plan, decode
@@ -125,3 +126,22 @@ def test_no_sources_means_abstention() -> None:
     constraint = DecodingConstraint(kind="cited_extractive", sources=[])
     plan = build_plan(constraint, tokenize=vocab.tokenize, piece=vocab.piece, pieces=vocab.text, end_tokens=[EOS])
     assert decode(plan, np.zeros(8, dtype=np.float32), lambda t: np.zeros(8, dtype=np.float32)).abstained
+
+
+def test_numbers_start_a_span_only_when_the_question_asks_for_one() -> None:
+    vocab = Vocab()
+    first, rest, _ = scripted(vocab, [" 2016", "<end>"])
+    first[vocab.id(" Santa")] = 4.0
+    who = decode(plan_for(vocab, question="Where was it held?"), first, lambda token: rest[0])
+    assert who.text == "Santa Clara [d1]" or who.text.startswith("Santa")
+    when = decode(plan_for(vocab, question="When was it held?"), first, lambda token: rest[0])
+    assert when.text == "2016 [d1]"
+
+
+def test_low_support_abstains_before_any_step() -> None:
+    vocab = Vocab()
+    plan = plan_for(vocab, question="Which team won the league title?", min_support=0.5)
+    assert plan.support == pytest.approx(1 / 4)  # "team won league title": only "won" is in d2
+    out = decode(plan, np.zeros(len(vocab.pieces), dtype=np.float32), lambda token: pytest.fail("stepped"))
+    assert out.abstained
+    assert out.support == pytest.approx(0.25)

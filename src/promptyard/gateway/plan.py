@@ -228,5 +228,6 @@ def decoding_constraint(config: ConstrainConfig, variables: dict[str, Any]) -> D
         max_span_tokens=config.max_span_tokens,
         model_abstains=config.model_abstains,
         abstain_below=config.abstain_below,
+        min_support=config.min_support,
         on_unsupported=config.on_unsupported,
     )

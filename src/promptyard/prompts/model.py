@@ -68,6 +68,8 @@ class ConstrainConfig(_Strict):
     abstain_below: float | None = None
     """Abstain when the copied span's mean token log-probability is below this (unset: only
     when the model itself starts the abstention sentence)."""
+    min_support: float | None = Field(default=None, ge=0.0, le=1.0)
+    """Abstain when no document contains this share of the question's content words (needs ``question``)."""
     on_unsupported: Literal["reject", "ignore"] = "reject"
     """What a provider that cannot apply the constraint does: refuse the call, or generate freely."""
 

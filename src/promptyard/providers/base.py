@@ -56,6 +56,8 @@ class DecodingConstraint(BaseModel):
     """The model may start the abstention sentence itself (else only ``abstain_below`` abstains)."""
     abstain_below: float | None = None
     """Answer ``abstention`` when the span's mean token log-probability is below this."""
+    min_support: float | None = None
+    """Abstain when no source contains this share of the question's content words."""
     on_unsupported: Literal["reject", "ignore"] = "reject"
 
 

@@ -16,10 +16,15 @@ decoder is greedy over the allowed tokens only:
 When the constraint carries the question, the span is also *question-novel*: it does not
 start on a stop word or on a word of the question, and it stops before a word of the
 question or a clause-breaking punctuation mark (``, ; : ( ) "`` and a full stop), so it
-names what the question asks for instead of repeating the question.
+names what the question asks for instead of repeating the question. A span starts on a
+number only when the question asks for one (*when*, *how many*, *what year*, ...): small
+models otherwise copy the first number they see.
 
 The span's mean token log-probability (over the full vocabulary) is its confidence:
-with ``abstain_below`` set, a span below it is replaced by the abstention sentence.
+with ``abstain_below`` set, a span below it is replaced by the abstention sentence. The
+*support* is the largest share of the question's content words that one source contains:
+with ``min_support`` set, the answer is the abstention sentence when no source reaches it
+(checked before any token is generated).
 
 :func:`decode` only needs the first logits and a ``step`` callback that feeds one token
 and returns the next logits, so it is tested without a model; the llama.cpp glue lives
@@ -48,6 +53,17 @@ STOP_WORDS = frozenset(
 )
 BREAKS = frozenset({",", ";", ":", "(", ")", '"', ".", "?", "!"})
 _WORD = re.compile(r"[^\W_]+")
+_ASKS_NUMBER = re.compile(
+    r"\b(when|how (many|much|long|old|far|large|big|tall|high|often|fast|deep|wide)|"
+    r"(what|which) (year|years|date|day|month|percentage|percent|number|time|age|decade|century|amount|size))\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_number(question: str) -> bool:
+    """The question asks for a quantity, a date or a time."""
+    return bool(_ASKS_NUMBER.search(question))
+
 
 Logits = npt.NDArray[np.float32]
 Step = Callable[[int], Logits]
@@ -67,6 +83,9 @@ class ExtractivePlan:
     max_span_tokens: int
     abstain_below: float | None
     model_abstains: bool
+    support: float | None
+    """Largest share of the question's content words found in one source (None without a question)."""
+    min_support: float | None
     pieces: Callable[[Sequence[int]], str]
     stops: list[set[int]] = field(default_factory=list)
     """Per source, the positions a span may not extend into (question words, punctuation)."""
@@ -80,6 +99,7 @@ class Decoded:
     abstained: bool
     confidence: float | None = None
     """Mean log-probability of the span's tokens (None when the model chose to abstain)."""
+    support: float | None = None
     cited: str | None = None
     span_tokens: list[int] = field(default_factory=list)
 
@@ -128,7 +148,11 @@ def build_plan(
     starts: dict[int, list[tuple[int, int]]] = {}
     stops: list[set[int]] = []
     asked = _words(constraint.question) - STOP_WORDS if constraint.question else set()
+    numbers_ok = not constraint.question or asks_for_number(constraint.question)
+    support = 0.0 if asked else None
     for source in constraint.sources:
+        if asked:
+            support = max(support or 0.0, len(asked & _words(source.text)) / len(asked))
         tokens = tokenize(source.text)
         if not tokens:
             continue
@@ -139,7 +163,8 @@ def build_plan(
         blocked: set[int] = set()
         for pos, token in enumerate(tokens):
             in_question = words[pos] in asked
-            if begins[pos] and not in_question and words[pos] not in STOP_WORDS:
+            numeric = words[pos][:1].isdigit()
+            if begins[pos] and not in_question and words[pos] not in STOP_WORDS and (numbers_ok or not numeric):
                 starts.setdefault(token, []).append((index, pos))
             if (begins[pos] and in_question) or texts[pos].strip() in BREAKS:
                 blocked.add(pos)
@@ -155,6 +180,8 @@ def build_plan(
         max_span_tokens=constraint.max_span_tokens,
         abstain_below=constraint.abstain_below,
         model_abstains=constraint.model_abstains,
+        support=support,
+        min_support=constraint.min_support,
         pieces=pieces,
     )
 
@@ -165,7 +192,13 @@ def _log_prob(logits: Logits, token: int) -> float:
 
 
 def _abstain(plan: ExtractivePlan, confidence: float | None = None) -> Decoded:
-    return Decoded(text=plan.abstention_text, tokens=len(plan.abstention_tokens), abstained=True, confidence=confidence)
+    return Decoded(
+        text=plan.abstention_text,
+        tokens=len(plan.abstention_tokens),
+        abstained=True,
+        confidence=confidence,
+        support=plan.support,
+    )
 
 
 def _open(plan: ExtractivePlan, source: int, pos: int) -> bool:
@@ -176,6 +209,8 @@ def _open(plan: ExtractivePlan, source: int, pos: int) -> bool:
 def decode(plan: ExtractivePlan, first: Logits, step: Step, cancelled: Callable[[], bool] = lambda: False) -> Decoded:
     """Greedy constrained decoding (see the module docstring). ``step`` is called once per span token."""
     if not plan.starts:
+        return _abstain(plan)
+    if plan.min_support is not None and plan.support is not None and plan.support < plan.min_support:
         return _abstain(plan)
     candidates = np.fromiter(plan.starts, dtype=np.int64)
     token = int(candidates[int(np.argmax(first[candidates]))])
@@ -205,4 +240,12 @@ def decode(plan: ExtractivePlan, first: Logits, step: Step, cancelled: Callable[
         return _abstain(plan, confidence)
     cited = plan.source_ids[min(s for s, _ in active)]
     text = f"{plan.pieces(span).strip()} [{cited}]"
-    return Decoded(text=text, tokens=len(span), abstained=False, confidence=confidence, cited=cited, span_tokens=span)
+    return Decoded(
+        text=text,
+        tokens=len(span),
+        abstained=False,
+        confidence=confidence,
+        support=plan.support,
+        cited=cited,
+        span_tokens=span,
+    )

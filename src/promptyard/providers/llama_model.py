@@ -222,7 +222,12 @@ class LoadedModel:
         if cancelled.is_set():
             result.finish_reason = "cancelled"
             return result
-        log.debug("constrained answer: confidence %s, abstained %s", decoded.confidence, decoded.abstained)
+        log.debug(
+            "constrained answer: confidence %s, support %s, abstained %s",
+            decoded.confidence,
+            decoded.support,
+            decoded.abstained,
+        )
         emit(decoded.text)
         result.completion_tokens = decoded.tokens
         result.confidence = decoded.confidence
