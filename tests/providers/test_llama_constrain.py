@@ -145,3 +145,22 @@ def test_low_support_abstains_before_any_step() -> None:
     out = decode(plan, np.zeros(len(vocab.pieces), dtype=np.float32), lambda token: pytest.fail("stepped"))
     assert out.abstained
     assert out.support == pytest.approx(0.25)
+
+
+def test_near_question_bonus_moves_the_start_next_to_the_question_words() -> None:
+    vocab = Vocab()
+    first, rest, _ = scripted(vocab, ["Denver", "<end>"])
+    first[vocab.id(" game")] = 0.0
+    first[vocab.id(" Santa")] = 4.0  # "played in Santa": two words after "played"
+    plain = decode(plan_for(vocab, question="Where was it played?"), first, lambda token: rest[0])
+    assert plain.text.startswith("Denver")
+    near = plan_for(vocab, question="Where was it played?", near_question_bonus=2.0)
+    assert decode(near, first, lambda token: rest[0]).text.startswith("Santa")
+
+
+def test_skip_sentence_start() -> None:
+    vocab = Vocab()
+    first, rest, _ = scripted(vocab, ["Denver", "<end>"])
+    first[vocab.id(" Broncos")] = 1.0
+    plan = plan_for(vocab, skip_sentence_start=True)
+    assert decode(plan, first, lambda token: rest[0]).text.startswith("Broncos")

@@ -229,5 +229,7 @@ def decoding_constraint(config: ConstrainConfig, variables: dict[str, Any]) -> D
         model_abstains=config.model_abstains,
         abstain_below=config.abstain_below,
         min_support=config.min_support,
+        near_question_bonus=config.near_question_bonus,
+        skip_sentence_start=config.skip_sentence_start,
         on_unsupported=config.on_unsupported,
     )

@@ -68,6 +68,10 @@ class ConstrainConfig(_Strict):
     abstain_below: float | None = None
     """Abstain when the copied span's mean token log-probability is below this (unset: only
     when the model itself starts the abstention sentence)."""
+    skip_sentence_start: bool = False
+    """A span never starts on the first word of a sentence of a document."""
+    near_question_bonus: float = Field(default=0.0, ge=0.0, le=20.0)
+    """Logit bonus for span starts within 3 words of a word of the question (needs ``question``)."""
     min_support: float | None = Field(default=None, ge=0.0, le=1.0)
     """Abstain when no document contains this share of the question's content words (needs ``question``)."""
     on_unsupported: Literal["reject", "ignore"] = "reject"

@@ -56,6 +56,10 @@ class DecodingConstraint(BaseModel):
     """The model may start the abstention sentence itself (else only ``abstain_below`` abstains)."""
     abstain_below: float | None = None
     """Answer ``abstention`` when the span's mean token log-probability is below this."""
+    skip_sentence_start: bool = False
+    """A span never starts on the first word of a sentence."""
+    near_question_bonus: float = 0.0
+    """Added to the logit of span starts within 3 words of a word of the question."""
     min_support: float | None = None
     """Abstain when no source contains this share of the question's content words."""
     on_unsupported: Literal["reject", "ignore"] = "reject"

@@ -18,7 +18,9 @@ start on a stop word or on a word of the question, and it stops before a word of
 question or a clause-breaking punctuation mark (``, ; : ( ) "`` and a full stop), so it
 names what the question asks for instead of repeating the question. A span starts on a
 number only when the question asks for one (*when*, *how many*, *what year*, ...): small
-models otherwise copy the first number they see.
+models otherwise copy the first number they see. With ``skip_sentence_start`` a span never
+starts on the first word of a sentence (small models copy sentences from their start; 2 of
+100 SQuAD answers start there).
 
 The span's mean token log-probability (over the full vocabulary) is its confidence:
 with ``abstain_below`` set, a span below it is replaced by the abstention sentence. The
@@ -33,6 +35,7 @@ in :mod:`promptyard.providers.llama_model`.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -51,6 +54,8 @@ STOP_WORDS = frozenset(
         "they he she his her also not no ",
     )
 )
+NEAR_WORDS = 3
+"""A start within this many words of a question word gets ``near_question_bonus``."""
 BREAKS = frozenset({",", ";", ":", "(", ")", '"', ".", "?", "!"})
 _WORD = re.compile(r"[^\W_]+")
 _ASKS_NUMBER = re.compile(
@@ -86,6 +91,8 @@ class ExtractivePlan:
     support: float | None
     """Largest share of the question's content words found in one source (None without a question)."""
     min_support: float | None
+    start_bias: dict[int, float]
+    """Token id -> bonus added to its logit at the start (words near the question's words)."""
     pieces: Callable[[Sequence[int]], str]
     stops: list[set[int]] = field(default_factory=list)
     """Per source, the positions a span may not extend into (question words, punctuation)."""
@@ -147,6 +154,7 @@ def build_plan(
     seqs: list[list[int]] = []
     starts: dict[int, list[tuple[int, int]]] = {}
     stops: list[set[int]] = []
+    bias: dict[int, float] = {}
     asked = _words(constraint.question) - STOP_WORDS if constraint.question else set()
     numbers_ok = not constraint.question or asks_for_number(constraint.question)
     support = 0.0 if asked else None
@@ -160,12 +168,21 @@ def build_plan(
         ids.append(source.id)
         seqs.append(tokens)
         begins, words, texts = _positions(tokens, piece)
+        word_index = list(itertools.accumulate(int(b) for b in begins))
+        anchors = [word_index[i] for i in range(len(tokens)) if begins[i] and words[i] in asked]
         blocked: set[int] = set()
         for pos, token in enumerate(tokens):
             in_question = words[pos] in asked
             numeric = words[pos][:1].isdigit()
-            if begins[pos] and not in_question and words[pos] not in STOP_WORDS and (numbers_ok or not numeric):
+            opening = pos == 0 or texts[pos - 1].rstrip()[-1:] in {".", "!", "?", ""}
+            allowed = numbers_ok or not numeric
+            if constraint.skip_sentence_start and opening:
+                allowed = False
+            if begins[pos] and not in_question and words[pos] not in STOP_WORDS and allowed:
                 starts.setdefault(token, []).append((index, pos))
+                near = min((abs(word_index[pos] - a) for a in anchors), default=0)
+                if constraint.near_question_bonus and 1 <= near <= NEAR_WORDS:
+                    bias[token] = constraint.near_question_bonus
             if (begins[pos] and in_question) or texts[pos].strip() in BREAKS:
                 blocked.add(pos)
         stops.append(blocked)
@@ -182,6 +199,7 @@ def build_plan(
         model_abstains=constraint.model_abstains,
         support=support,
         min_support=constraint.min_support,
+        start_bias=bias,
         pieces=pieces,
     )
 
@@ -213,7 +231,8 @@ def decode(plan: ExtractivePlan, first: Logits, step: Step, cancelled: Callable[
     if plan.min_support is not None and plan.support is not None and plan.support < plan.min_support:
         return _abstain(plan)
     candidates = np.fromiter(plan.starts, dtype=np.int64)
-    token = int(candidates[int(np.argmax(first[candidates]))])
+    bonus = np.asarray([plan.start_bias.get(int(t), 0.0) for t in candidates], dtype=np.float32)
+    token = int(candidates[int(np.argmax(first[candidates] + bonus))])
     abstain_first = plan.abstention_tokens[0] if plan.abstention_tokens and plan.model_abstains else None
     if abstain_first is not None and abstain_first not in plan.starts and first[abstain_first] > first[token]:
         return _abstain(plan)
