@@ -132,9 +132,9 @@ def test_numbers_start_a_span_only_when_the_question_asks_for_one() -> None:
     vocab = Vocab()
     first, rest, _ = scripted(vocab, [" 2016", "<end>"])
     first[vocab.id(" Santa")] = 4.0
-    who = decode(plan_for(vocab, question="Where was it held?"), first, lambda token: rest[0])
+    who = decode(plan_for(vocab, question="Where was it held?", numbers_when_asked=True), first, lambda token: rest[0])
     assert who.text == "Santa Clara [d1]" or who.text.startswith("Santa")
-    when = decode(plan_for(vocab, question="When was it held?"), first, lambda token: rest[0])
+    when = decode(plan_for(vocab, question="When was it held?", numbers_when_asked=True), first, lambda token: rest[0])
     assert when.text == "2016 [d1]"
 
 

@@ -231,5 +231,6 @@ def decoding_constraint(config: ConstrainConfig, variables: dict[str, Any]) -> D
         min_support=config.min_support,
         near_question_bonus=config.near_question_bonus,
         skip_sentence_start=config.skip_sentence_start,
+        numbers_when_asked=config.numbers_when_asked,
         on_unsupported=config.on_unsupported,
     )

@@ -68,6 +68,8 @@ class ConstrainConfig(_Strict):
     abstain_below: float | None = None
     """Abstain when the copied span's mean token log-probability is below this (unset: only
     when the model itself starts the abstention sentence)."""
+    numbers_when_asked: bool = False
+    """A span starts on a number only when the question asks for one (when, how many, ...)."""
     skip_sentence_start: bool = False
     """A span never starts on the first word of a sentence of a document."""
     near_question_bonus: float = Field(default=0.0, ge=0.0, le=20.0)

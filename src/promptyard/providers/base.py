@@ -56,6 +56,8 @@ class DecodingConstraint(BaseModel):
     """The model may start the abstention sentence itself (else only ``abstain_below`` abstains)."""
     abstain_below: float | None = None
     """Answer ``abstention`` when the span's mean token log-probability is below this."""
+    numbers_when_asked: bool = False
+    """A span starts on a number only when the question asks for one (when, how many, ...)."""
     skip_sentence_start: bool = False
     """A span never starts on the first word of a sentence."""
     near_question_bonus: float = 0.0

@@ -16,9 +16,9 @@ decoder is greedy over the allowed tokens only:
 When the constraint carries the question, the span is also *question-novel*: it does not
 start on a stop word or on a word of the question, and it stops before a word of the
 question or a clause-breaking punctuation mark (``, ; : ( ) "`` and a full stop), so it
-names what the question asks for instead of repeating the question. A span starts on a
-number only when the question asks for one (*when*, *how many*, *what year*, ...): small
-models otherwise copy the first number they see. With ``skip_sentence_start`` a span never
+names what the question asks for instead of repeating the question. With
+``numbers_when_asked`` a span starts on a number only when the question asks for one
+(*when*, *how many*, *what year*, ...). With ``skip_sentence_start`` a span never
 starts on the first word of a sentence (small models copy sentences from their start; 2 of
 100 SQuAD answers start there).
 
@@ -156,7 +156,7 @@ def build_plan(
     stops: list[set[int]] = []
     bias: dict[int, float] = {}
     asked = _words(constraint.question) - STOP_WORDS if constraint.question else set()
-    numbers_ok = not constraint.question or asks_for_number(constraint.question)
+    numbers_ok = not constraint.numbers_when_asked or not constraint.question or asks_for_number(constraint.question)
     support = 0.0 if asked else None
     for source in constraint.sources:
         if asked:
