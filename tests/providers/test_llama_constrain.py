@@ -164,3 +164,21 @@ def test_skip_sentence_start() -> None:
     first[vocab.id(" Broncos")] = 1.0
     plan = plan_for(vocab, skip_sentence_start=True)
     assert decode(plan, first, lambda token: rest[0]).text.startswith("Broncos")
+
+
+def test_a_comma_inside_a_number_does_not_end_the_span() -> None:
+    vocab = Vocab()
+    digits = {"3": vocab.id(" 3"), ",": vocab.id(","), "837": vocab.id("837")}
+    constraint = DecodingConstraint(
+        kind="cited_extractive", sources=[ConstraintSource(id="d1", text="It sold 3,837 copies")]
+    )
+
+    def tokenize(text: str) -> list[int]:
+        if text == "It sold 3,837 copies":
+            return [vocab.id("It"), vocab.id(" sold"), digits["3"], digits[","], digits["837"], vocab.id(" copies")]
+        return vocab.tokenize(text)
+
+    plan = build_plan(constraint, tokenize=tokenize, piece=vocab.piece, pieces=vocab.text, end_tokens=[EOS, 1])
+    first, rest, _ = scripted(vocab, [" 3", ",", "837", "<end>"])
+    out = decode(plan, first, lambda token: rest.pop(0))
+    assert out.text == "3,837 [d1]"

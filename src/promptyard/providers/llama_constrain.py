@@ -124,6 +124,13 @@ def _words(text: str) -> set[str]:
     return {w.casefold() for w in _WORD.findall(text)}
 
 
+def _in_number(texts: list[str], pos: int) -> bool:
+    """``,`` or ``.`` between two digits (``30,000``, ``3.5``): part of the number, not a break."""
+    if texts[pos] not in {",", "."} or pos == 0 or pos + 1 >= len(texts):
+        return False
+    return texts[pos - 1][-1:].isdigit() and texts[pos + 1][:1].isdigit()
+
+
 def _positions(tokens: list[int], piece: Callable[[int], str]) -> tuple[list[bool], list[str], list[str]]:
     """Per token: does it start a word, the whole word it belongs to (normalized), its text."""
     texts = [piece(t) for t in tokens]
@@ -183,7 +190,7 @@ def build_plan(
                 near = min((abs(word_index[pos] - a) for a in anchors), default=0)
                 if constraint.near_question_bonus and 1 <= near <= NEAR_WORDS:
                     bias[token] = constraint.near_question_bonus
-            if (begins[pos] and in_question) or texts[pos].strip() in BREAKS:
+            if (begins[pos] and in_question) or (texts[pos].strip() in BREAKS and not _in_number(texts, pos)):
                 blocked.add(pos)
         stops.append(blocked)
     return ExtractivePlan(
