@@ -289,6 +289,10 @@ class Settings(BaseSettings):
     reranker_timeout_s: float = 10.0
     """Timeout of one rerank call; on failure the fused list is used and the response is flagged."""
 
+    rag_context_sentences: int = 0
+    """Cut each context document to this many sentences, those sharing the most words with the question
+    (0: whole passages). Shorter prompts are read faster by the local model."""
+
     rag_answer_prompt: str = "rag_answer@production"
     """Prompt (``NAME@LABEL`` or ``NAME@VERSION``) that writes cited answers."""
 

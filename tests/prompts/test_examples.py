@@ -24,6 +24,7 @@ def files() -> dict[str, PromptFile]:
 def test_all_examples_are_present(files: dict[str, PromptFile]) -> None:
     assert set(files) >= {
         "rag_answer@1.0.0",
+        "rag_answer@1.1.0",
         "summarize_email@1.0.0",
         "summarize_email@1.1.0",
         "classify_ticket@1.0.0",
@@ -49,6 +50,15 @@ def test_rag_answer_renders_documents_and_question(files: dict[str, PromptFile])
     assert "[kb-1] <document-n>Refunds</document-n>" in out.messages[1].content
     assert out.messages[2].content == "Question: <user_input-n>Can I get a refund?</user_input-n>"
     assert [(m.index, m.ttl) for m in out.cache_marks] == [(1, "1h"), (2, "5m")]
+
+
+def test_rag_answer_1_1_constrains_to_cited_spans(files: dict[str, PromptFile]) -> None:
+    spec = files["rag_answer@1.1.0"].spec
+    constrain = spec.model.constrain
+    assert constrain is not None
+    assert (constrain.kind, constrain.sources, constrain.question) == ("cited_extractive", "documents", "question")
+    assert constrain.on_unsupported == "ignore"  # a bigger model behind the same prompt still answers
+    assert [b.role for b in spec.blocks] == [b.role for b in files["rag_answer@1.0.0"].spec.blocks]
 
 
 def test_classify_ticket_schema_is_valid_and_matches_its_example(files: dict[str, PromptFile]) -> None:

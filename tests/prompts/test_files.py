@@ -254,3 +254,14 @@ def test_non_utf8_file_is_refused(tmp_path: Path) -> None:
     path.write_bytes(b"---\nname: t\nversion: 1.0.0\n---\n[user]\n\xff\n")
     with pytest.raises(PromptFilesError, match="not UTF-8"):
         discover(tmp_path)
+
+
+def test_constrain_must_name_a_list_variable() -> None:
+    front = (
+        "name: t\nversion: 1.0.0\nmodel:\n  constrain: cited_extractive\nvariables:\n  documents:\n    type: string\n"
+    )
+    with pytest.raises(PromptFileError, match="not a declared list variable"):
+        parse_prompt(with_body("[user]\n{{ documents }}\n", front))
+    ok = parse_prompt(with_body("[user]\n{{ documents }}\n", front.replace("type: string", "type: list")))
+    assert ok.model.constrain is not None
+    assert ok.model.constrain.kind == "cited_extractive"

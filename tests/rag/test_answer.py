@@ -134,3 +134,14 @@ async def test_failing_transform_degrades_to_the_plain_query(pets: Runtime, fake
     res = await pets.rag.asearch(SearchRequest(corpus="pets", query="dogs", k=3, transform="hyde"))
     assert "transform_failed" in res.flags
     assert res.hits
+
+
+async def test_context_sentences_setting_trims_documents(pets: Runtime, fake_llm: FakeProvider) -> None:
+    pets.settings.rag_context_sentences = 1
+    cats = _ids(pets)["cats.md"]
+    fake_llm.script(reply(f"They are content [{cats}]."))
+    out = await pets.rag.answer(AnswerRequest(corpus="pets", question="When do cats purr?"))
+    sent = _denonce(fake_llm.requests[-1].messages[1].content)
+    assert "Cats purr when they are content." in sent
+    assert "sixteen hours" not in sent  # the other sentence of that passage was cut
+    assert [c.id for c in out.citations] == [cats]

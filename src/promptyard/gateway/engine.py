@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from promptyard.errors import (
+    BadRequest,
     OutputValidationError,
     ProviderError,
     ProviderTimeout,
@@ -34,7 +35,14 @@ from promptyard.gateway.plan import Plan
 from promptyard.gateway.retry import RetryPolicy, Sleep, with_retries
 from promptyard.gateway.stats import GatewayStats
 from promptyard.gateway.validate import feedback_messages
-from promptyard.providers.base import CompletionRequest, CompletionResponse, Provider, StreamEvent, Usage
+from promptyard.providers.base import (
+    CompletionRequest,
+    CompletionResponse,
+    Provider,
+    StreamEvent,
+    Usage,
+    constraints_of,
+)
 
 log = logging.getLogger("promptyard.gateway")
 
@@ -131,6 +139,7 @@ class ProviderCaller:
         self, provider: Provider, request: CompletionRequest, timeout_s: float, target: Target
     ) -> CompletionResponse:
         self.stats.provider_calls += 1
+        request = fit_constraint(provider, request, target)
         cm = asyncio.timeout(timeout_s)
         try:
             async with cm:
@@ -310,7 +319,7 @@ class ProviderCaller:
         self, provider: Provider, request: CompletionRequest, timeout_s: float, target: Target
     ) -> tuple[AsyncIterator[StreamEvent], StreamEvent | None]:
         self.stats.provider_calls += 1
-        events = provider.stream(request)
+        events = provider.stream(fit_constraint(provider, request, target))
         try:
             first = await next_event(events, timeout_s, target)
         except BaseException:
@@ -345,3 +354,18 @@ async def close_quietly(events: AsyncIterator[StreamEvent]) -> None:
         await aclose()
     except Exception:  # closing a broken stream must not mask the real error
         log.debug("provider stream did not close cleanly", exc_info=True)
+
+
+def fit_constraint(provider: Provider, request: CompletionRequest, target: Target) -> CompletionRequest:
+    """The request as ``provider`` can take it: a decoding constraint it cannot apply is
+    rejected (``on_unsupported="reject"``, a BadRequest naming the provider) or dropped."""
+    constraint = request.constraint
+    if constraint is None or constraint.kind in constraints_of(provider):
+        return request
+    if constraint.on_unsupported == "ignore":
+        return request.model_copy(update={"constraint": None})
+    raise BadRequest(
+        f"{target.ref} cannot apply the decoding constraint {constraint.kind!r}",
+        provider=target.provider,
+        hint="use a provider that applies it (local), or set model.constrain.on_unsupported: ignore",
+    )

@@ -16,8 +16,8 @@ from promptyard.gateway.cache_key import chat_key, prompt_key
 from promptyard.gateway.fallback import Target, parse_target
 from promptyard.gateway.fastmodel import Constructor
 from promptyard.gateway.validate import OutputCheck
-from promptyard.prompts.model import Fallback, PromptSpec
-from promptyard.providers.base import CompletionRequest, ResponseFormat
+from promptyard.prompts.model import ConstrainConfig, Fallback, PromptSpec
+from promptyard.providers.base import CompletionRequest, ConstraintSource, DecodingConstraint, ResponseFormat
 from promptyard.tracing.model import TraceKind
 
 _MAX_STATIC = 4096
@@ -109,14 +109,17 @@ class Planner:
             seed=None,
             response_format=static.response_format,
             timeout_s=timeout_s,
+            constraint=None if mc.constrain is None else decoding_constraint(mc.constrain, variables),
             extra={},
         )
-        config = {
+        config: dict[str, Any] = {
             "provider": static.target.provider,
             "model": static.target.model,
             "temperature": temperature,
             "max_tokens": max_tokens,
         }
+        if mc.constrain is not None:
+            config["constrain"] = mc.constrain.model_dump(exclude={"on_unsupported"})
         ctx = call.context
         return Plan(
             kind="prompt",
@@ -203,3 +206,31 @@ def _schema_name(name: str) -> str:
     """OpenAI wants ``^[a-zA-Z0-9_-]{1,64}$`` for a response-format name."""
     cleaned = "".join(c if c.isalnum() or c in "_-" else "_" for c in name)[:64]
     return cleaned or "output"
+
+
+def _text(value: Any) -> str:
+    """A variable's plain text (untrusted values may arrive wrapped: ``.unwrapped``)."""
+    return str(getattr(value, "unwrapped", value))
+
+
+def decoding_constraint(config: ConstrainConfig, variables: dict[str, Any]) -> DecodingConstraint:
+    """The request's constraint: the prompt's ``model.constrain`` with its sources filled in
+    from the ``config.sources`` list variable (items with ``id`` and ``text``)."""
+    sources = [
+        ConstraintSource(id=_text(item.get("id")), text=_text(item.get("text")))
+        for item in variables.get(config.sources) or []
+        if isinstance(item, dict) and item.get("id") is not None and item.get("text") is not None
+    ]
+    return DecodingConstraint(
+        kind=config.kind,
+        sources=sources,
+        question=None if config.question is None else _text(variables.get(config.question, "")) or None,
+        max_span_tokens=config.max_span_tokens,
+        model_abstains=config.model_abstains,
+        abstain_below=config.abstain_below,
+        min_support=config.min_support,
+        near_question_bonus=config.near_question_bonus,
+        skip_sentence_start=config.skip_sentence_start,
+        numbers_when_asked=config.numbers_when_asked,
+        on_unsupported=config.on_unsupported,
+    )

@@ -223,6 +223,23 @@ def _check_defaults(spec: PromptSpec, root: Any, fm: FrontMatter, path: str | No
             raise PromptFileError(f"the default of variable {name!r} is not of type {var.type}", path=path, line=line)
         if var.max_length is not None and isinstance(var.default, (str, list)) and len(var.default) > var.max_length:
             raise PromptFileError(f"the default of variable {name!r} is longer than max_length", path=path, line=line)
+    constrain = spec.model.constrain
+    if constrain is not None:
+        source = spec.variables.get(constrain.sources)
+        if source is None or source.type != "list":
+            line = yaml_line(root, ("model", "constrain"), fm.yaml_start)
+            raise PromptFileError(
+                f"model.constrain.sources names {constrain.sources!r}, which is not a declared list variable",
+                path=path,
+                line=line,
+            )
+        asked = None if constrain.question is None else spec.variables.get(constrain.question)
+        if constrain.question is not None and (asked is None or asked.type != "string"):
+            raise PromptFileError(
+                f"model.constrain.question names {constrain.question!r}, which is not a declared string variable",
+                path=path,
+                line=yaml_line(root, ("model", "constrain"), fm.yaml_start),
+            )
 
 
 # -- body --------------------------------------------------------------------------------

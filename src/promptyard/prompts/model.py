@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from promptyard.chat import CacheTTL, Role
 from promptyard.guards.base import GuardsConfig
@@ -50,6 +50,41 @@ class Fallback(_Strict):
     degraded: bool = False
 
 
+class ConstrainConfig(_Strict):
+    """``model.constrain``: constrained decoding, applied by providers that can (docs/prompts.md).
+
+    ``constrain: cited_extractive`` is short for ``constrain: {kind: cited_extractive}``.
+    """
+
+    kind: Literal["cited_extractive"]
+    sources: str = "documents"
+    """The list variable whose items (``{id, text}``) the answer copies from and cites."""
+    question: str | None = None
+    """The string variable holding the question: the span then avoids repeating its words."""
+    max_span_tokens: int = Field(default=32, ge=1, le=256)
+    """The longest span copied from a source."""
+    model_abstains: bool = True
+    """The model may choose the abstention sentence itself (else only ``abstain_below`` abstains)."""
+    abstain_below: float | None = None
+    """Abstain when the copied span's mean token log-probability is below this (unset: only
+    when the model itself starts the abstention sentence)."""
+    numbers_when_asked: bool = False
+    """A span starts on a number only when the question asks for one (when, how many, ...)."""
+    skip_sentence_start: bool = False
+    """A span never starts on the first word of a sentence of a document."""
+    near_question_bonus: float = Field(default=0.0, ge=0.0, le=20.0)
+    """Logit bonus for span starts within 3 words of a word of the question (needs ``question``)."""
+    min_support: float | None = Field(default=None, ge=0.0, le=1.0)
+    """Abstain when no document contains this share of the question's content words (needs ``question``)."""
+    on_unsupported: Literal["reject", "ignore"] = "reject"
+    """What a provider that cannot apply the constraint does: refuse the call, or generate freely."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"kind": value} if isinstance(value, str) else value
+
+
 class ModelConfig(_Strict):
     provider: str = "local"
     model: str = "smollm2-135m-instruct"
@@ -63,6 +98,8 @@ class ModelConfig(_Strict):
     """Allow fallbacks marked ``degraded`` when the primary is down."""
     timeout_s: float | None = None
     """Per-prompt generation timeout (unset: ``PROMPTYARD_REQUEST_TIMEOUT_S``)."""
+    constrain: ConstrainConfig | None = None
+    """Constrained decoding of the answer (see :class:`ConstrainConfig`)."""
 
 
 class OutputRules(_Strict):

@@ -25,6 +25,48 @@ class ResponseFormat(BaseModel):
     name: str = "output"
 
 
+ConstraintKind = Literal["cited_extractive"]
+
+
+class ConstraintSource(BaseModel):
+    """A document the constrained answer may copy from and cite."""
+
+    id: str
+    text: str
+
+
+class DecodingConstraint(BaseModel):
+    """How the answer's tokens are constrained, beyond a response format (docs/prompts.md).
+
+    ``cited_extractive``: the answer is a span copied verbatim from one source's text,
+    followed by `` [id]`` of a source containing it, or exactly ``abstention``. Providers
+    list the kinds they apply in ``constraints``; the gateway rejects a request whose kind
+    the provider cannot apply (``on_unsupported="reject"``) or drops the constraint
+    (``"ignore"``).
+    """
+
+    kind: ConstraintKind
+    sources: list[ConstraintSource] = Field(default_factory=list)
+    question: str | None = None
+    """The question: the span avoids repeating its words (see :mod:`.llama_constrain`)."""
+    abstention: str = "I don't have information about that"
+    max_span_tokens: int = 32
+    """The longest span copied from a source (the citation follows it)."""
+    model_abstains: bool = True
+    """The model may start the abstention sentence itself (else only ``abstain_below`` abstains)."""
+    abstain_below: float | None = None
+    """Answer ``abstention`` when the span's mean token log-probability is below this."""
+    numbers_when_asked: bool = False
+    """A span starts on a number only when the question asks for one (when, how many, ...)."""
+    skip_sentence_start: bool = False
+    """A span never starts on the first word of a sentence."""
+    near_question_bonus: float = 0.0
+    """Added to the logit of span starts within 3 words of a word of the question."""
+    min_support: float | None = None
+    """Abstain when no source contains this share of the question's content words."""
+    on_unsupported: Literal["reject", "ignore"] = "reject"
+
+
 class CompletionRequest(BaseModel):
     """What every provider receives. ``model`` is the provider's own model name."""
 
@@ -38,6 +80,8 @@ class CompletionRequest(BaseModel):
     seed: int | None = None
     response_format: ResponseFormat | None = None
     timeout_s: float | None = None
+    constraint: DecodingConstraint | None = None
+    """Constrained decoding (only providers listing the kind in ``constraints`` apply it)."""
     extra: dict[str, Any] = Field(default_factory=dict)
     """Provider-specific options, prefixed by the provider name (``anthropic_top_k``)."""
 
@@ -97,3 +141,8 @@ class Provider(Protocol):
     def stream(self, request: CompletionRequest) -> AsyncIterator[StreamEvent]: ...
 
     async def aclose(self) -> None: ...
+
+
+def constraints_of(provider: object) -> frozenset[str]:
+    """The decoding-constraint kinds a provider applies (its ``constraints`` attribute, else none)."""
+    return frozenset(getattr(provider, "constraints", ()))

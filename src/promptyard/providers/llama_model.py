@@ -22,13 +22,14 @@ import os
 import queue
 import random
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from promptyard.errors import BadRequest, ConfigError
+from promptyard.providers.base import DecodingConstraint
 from promptyard.providers.llama_probe import CheckMode, ensure_local_runtime
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,8 @@ class GenerationParams:
     seed: int | None = None
     grammar: str | None = None
     """GBNF text constraining the output (JSON schema converted by the provider)."""
+    constraint: DecodingConstraint | None = None
+    """Constrained decoding (``cited_extractive``, see :mod:`.llama_constrain`)."""
 
 
 @dataclass
@@ -73,6 +76,8 @@ class GenerationResult:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     finish_reason: str = "stop"
+    confidence: float | None = None
+    """Constrained answers: the copied span's mean token log-probability."""
 
 
 class LoadedModel:
@@ -131,6 +136,8 @@ class LoadedModel:
                 provider="local",
                 hint="shorten the prompt or raise PROMPTYARD_LOCAL_N_CTX",
             )
+        if params.constraint is not None:
+            return self._constrained(prompt, params.constraint, result, cancelled, emit)
         limit = room if not params.max_tokens or params.max_tokens <= 0 else min(params.max_tokens, room)
         grammar = LlamaGrammar.from_string(params.grammar, verbose=False) if params.grammar else None
         self.llm.set_seed(params.seed if params.seed is not None else random.randint(0, 2**31 - 1))
@@ -161,6 +168,70 @@ class LoadedModel:
                 close()
         if result.finish_reason != "cancelled":
             stops.flush(decoder.decode(b"", final=True))
+        return result
+
+    # -- constrained decoding -----------------------------------------------------------
+    def _logits(self) -> Any:
+        import numpy as np
+
+        logits = self._llama_cpp.llama_get_logits_ith(self.llm._ctx.ctx, -1)
+        return np.ctypeslib.as_array(logits, shape=(self.llm.n_vocab(),)).copy()
+
+    def _prime(self, prompt: list[int]) -> Any:
+        """Evaluate ``prompt``, reusing the KV cache of the longest common prefix; the next logits."""
+        keep = 0
+        for a, b in zip(self.llm._input_ids[: self.llm.n_tokens], prompt, strict=False):
+            if a != b:
+                break
+            keep += 1
+        keep = min(keep, len(prompt) - 1)
+        self.llm.n_tokens = keep
+        self.llm.eval(prompt[keep:])
+        return self._logits()
+
+    def _step(self, token: int) -> Any:
+        self.llm.eval([token])
+        return self._logits()
+
+    def _piece(self, token: int) -> str:
+        return bytes(self.llm.detokenize([token])).decode("utf-8", "replace")
+
+    def _pieces(self, tokens: Sequence[int]) -> str:
+        return bytes(self.llm.detokenize(list(tokens))).decode("utf-8", "replace")
+
+    def _constrained(
+        self,
+        prompt: list[int],
+        constraint: DecodingConstraint,
+        result: GenerationResult,
+        cancelled: threading.Event,
+        emit: Callable[[str], None],
+    ) -> GenerationResult:
+        from promptyard.providers.llama_constrain import build_plan, decode
+
+        ends = [self.llm.token_eos(), *self.llm.tokenize(b" [", add_bos=False, special=False)[:1]]
+        ends += self.llm.tokenize(b"\n", add_bos=False, special=False)[:1]
+        plan = build_plan(
+            constraint,
+            tokenize=lambda text: self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False),
+            piece=self._piece,
+            pieces=self._pieces,
+            end_tokens=[t for t in ends if t >= 0],
+        )
+        decoded = decode(plan, self._prime(prompt), self._step, cancelled.is_set)
+        if cancelled.is_set():
+            result.finish_reason = "cancelled"
+            return result
+        log.debug(
+            "constrained answer: confidence %s, support %s, abstained %s",
+            decoded.confidence,
+            decoded.support,
+            decoded.abstained,
+        )
+        emit(decoded.text)
+        result.completion_tokens = decoded.tokens
+        result.confidence = decoded.confidence
+        result.finish_reason = "stop"
         return result
 
 

@@ -81,6 +81,8 @@ class LocalProvider:
         self.name = name
         self.pool = pool
         self.models = sorted({*MODEL_NAMES, pool.path.stem.lower()})
+        self.constraints = frozenset({"cited_extractive"})
+        """Decoding-constraint kinds this provider applies (``CompletionRequest.constraint``)."""
         self.cancelled = 0
         """Calls whose caller went away (timeout, cancellation, closed stream) before the end."""
         self.stopped_early = 0
@@ -105,7 +107,12 @@ class LocalProvider:
             stop=list(request.stop),
             seed=request.seed,
             grammar=grammar_for(request),
+            constraint=request.constraint,
         )
+        if request.constraint is not None and params.grammar is not None:
+            raise BadRequest(
+                "local: a decoding constraint and a JSON response format cannot be combined", provider=self.name
+            )
         if request.temperature is not None:
             params.temperature = request.temperature
         if request.top_p is not None:

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -97,3 +98,38 @@ def whole_corpus_context(chunks: Sequence[Hit], *, max_documents: int = MAX_DOCU
 def answer_variables(question: str, docs: Sequence[ContextDocument]) -> dict[str, Any]:
     """The ``rag_answer`` prompt's variables for ``question`` over ``docs`` (also used by trace replay)."""
     return {"question": question, "documents": [{"id": d.id, "title": d.title, "text": d.text} for d in docs]}
+
+
+_WORDS = re.compile(r"[^\W_]+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
+_STOP = frozenset(
+    re.findall(
+        r"\w+",
+        "a an the of in on at to for by with from and or as is was were be been are it its this that these "
+        "those which who whom whose what when where why how did does do has have had than then there their "
+        "they ",
+    )
+)
+
+
+def _content_words(text: str) -> set[str]:
+    return {w.casefold() for w in _WORDS.findall(text)} - _STOP
+
+
+def trim_to_sentences(docs: Sequence[ContextDocument], question: str, keep: int) -> list[ContextDocument]:
+    """Each document cut to its ``keep`` sentences sharing the most content words with the
+    question (ties: the earlier sentence), in their original order. ``keep <= 0``: unchanged."""
+    if keep <= 0:
+        return list(docs)
+    asked = _content_words(question)
+    out: list[ContextDocument] = []
+    for doc in docs:
+        parts = [s.strip() for s in _SENTENCE_END.split(doc.text) if s.strip()]
+        if len(parts) <= keep:
+            out.append(doc)
+            continue
+        ranked = sorted(range(len(parts)), key=lambda i: (-len(asked & _content_words(parts[i])), i))
+        chosen = sorted(ranked[:keep])
+        text = " ".join(parts[i] for i in chosen)
+        out.append(doc.model_copy(update={"text": text}))
+    return out

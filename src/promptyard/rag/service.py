@@ -18,7 +18,7 @@ from promptyard.errors import NotFound, PromptyardError, ProviderTimeout
 from promptyard.gateway.base import CallContext, GatewayAPI, PromptCall
 from promptyard.prompts.refs import split_ref
 from promptyard.rag.citations import ABSTENTION, SNIPPET_CHARS, check_answer
-from promptyard.rag.context import answer_variables, build_context, whole_corpus_context
+from promptyard.rag.context import answer_variables, build_context, trim_to_sentences, whole_corpus_context
 from promptyard.rag.embedders.base import Embedder
 from promptyard.rag.ingest import IngestProgress, IngestReport, ingest_paths
 from promptyard.rag.models import (
@@ -243,6 +243,7 @@ class RagService:
         info = await asyncio.to_thread(self.corpus, req.corpus)
         trace.corpus_version = info.version
         docs, flags = await self._context(req, info, trace)
+        docs = trim_to_sentences(docs, req.question, self.settings.rag_context_sentences)
         trace.context_chunk_ids = [c for d in docs for c in d.chunk_ids]
         sources = _sources(docs)
         base = RagAnswer(answer=None, corpus=req.corpus, corpus_version=info.version, sources=sources, flags=flags)
