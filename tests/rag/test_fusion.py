@@ -67,7 +67,7 @@ def _scored(pairs: list[tuple[str, float]]) -> list[Hit]:
 
 
 def z_reference(lists: list[list[tuple[str, float]]], weights: list[float]) -> dict[str, float]:
-    """Standardize each list with numpy (population std); missing items take the list's lowest z."""
+    """Standardize each list with numpy (population std); missing items take the list's lowest z minus 1."""
     items = {c for pairs in lists for c, _ in pairs}
     out = dict.fromkeys(items, 0.0)
     for pairs, w in zip(lists, weights, strict=True):
@@ -75,7 +75,7 @@ def z_reference(lists: list[list[tuple[str, float]]], weights: list[float]) -> d
         z = (values - values.mean()) / values.std()
         by_id = dict(zip([c for c, _ in pairs], z, strict=True))
         for c in items:
-            out[c] += w * float(by_id.get(c, z.min()))
+            out[c] += w * float(by_id.get(c, z.min() - 1.0))
     return out
 
 
@@ -101,10 +101,10 @@ def test_zscore_keeps_score_gaps_that_ranks_lose() -> None:
 
 
 def test_zscore_missing_items_get_the_lists_floor_and_weights_scale() -> None:
-    a = _scored([("x#0", 3.0), ("y#0", 1.0)])  # z: x +1, y -1
-    b = _scored([("z#0", 5.0)])  # one item: std 0, z 0 (no division by zero)
+    a = _scored([("x#0", 3.0), ("y#0", 1.0)])  # z: x +1, y -1, absent -2
+    b = _scored([("z#0", 5.0)])  # one item: std 0, z 0 (no division by zero), absent -1
     fused = {h.chunk_id: h.score for h in zscore([a, b], weights=[2.0, 1.0])}
-    assert fused == pytest.approx({"x#0": 2.0, "y#0": -2.0, "z#0": -2.0})
+    assert fused == pytest.approx({"x#0": 2.0 - 1.0, "y#0": -2.0 - 1.0, "z#0": -4.0 + 0.0})
     only_a = zscore([a, b], weights=[1.0, 0.0])
     assert only_a[0].chunk_id == "x#0"
 
@@ -112,6 +112,9 @@ def test_zscore_missing_items_get_the_lists_floor_and_weights_scale() -> None:
 def test_zscore_empty_list_duplicates_and_bad_scores() -> None:
     a = _scored([("x#0", 3.0), ("x#0", 0.0), ("y#0", 1.0)])  # a duplicate counts once, at its first position
     assert {h.chunk_id: h.score for h in zscore([a, []])} == pytest.approx({"x#0": 1.0, "y#0": -1.0})
+    # vectors: p z 0.84, q 0.56, r -1.40; keywords: only q (z 0, absent -1): q 0.56 beats p -0.16
+    one_hit = zscore([_scored([("p#0", 0.9), ("q#0", 0.8), ("r#0", 0.1)]), _scored([("q#0", 7.0)])])
+    assert [h.chunk_id for h in one_hit] == ["q#0", "p#0", "r#0"]
     assert zscore([[], []]) == []
     with pytest.raises(InvalidInput):
         zscore([_scored([("x#0", float("-inf"))])])
