@@ -273,7 +273,7 @@ class Settings(BaseSettings):
 
     rag_candidates: int = Field(default=200, ge=1, le=1000)
     """Candidates taken from each retriever (vector, BM25) before fusion; z-score fusion standardizes each list
-    over these. 200 was chosen by cross-validation on SciFact (nDCG@10 0.741 vs 0.736 at 100, about 2 ms more
+    over these. 200 was chosen on SciFact (cross-validated nDCG@10 0.741 vs 0.738 at 100, about 2 ms more
     a query): docs/benchmarks.md."""
 
     rag_fusion: Literal["zscore", "rrf"] = "zscore"
