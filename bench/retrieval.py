@@ -9,7 +9,10 @@ Settings come from the environment as usual, so a trade-off is one variable away
 
 promptyard: ``ingest`` of ``corpus.jsonl`` into the embedded SQLite store (FTS5 BM25 +
 NumPy vectors, all-MiniLM-L6-v2 on ONNX Runtime int8, 300-token chunks), then bm25,
-vector and hybrid (RRF k=60) search, and rerank when ``PROMPTYARD_RERANKER`` is set.
+vector and hybrid search with the configured fusion (default: z-score, 200 candidates a
+list, weights 0.45 / 0.55), the previous default (``hybrid-rrf``: RRF k=60, 100 candidates,
+weights 1 / 1) for comparison, and rerank when ``PROMPTYARD_RERANKER`` is set. The fusion
+settings were chosen by cross-validation in ``bench/retrieval_tuning.py``.
 Baseline: bm25s + the plain sentence-transformers ``encode`` loop + reciprocal rank
 fusion written by hand. Metrics come from ``ranx`` on the train queries and qrels.
 Chunk hits are turned into a document ranking by each document's best chunk.
@@ -98,7 +101,8 @@ def run_promptyard(folder: Path, queries: dict[str, str], home: Path) -> dict[st
         tracer=NullRecorder(),
     )  # fmt: skip
     modes = ["bm25", "vector", "hybrid"]
-    runs: dict[str, dict[str, dict[str, float]]] = {m: {} for m in modes}
+    runs: dict[str, dict[str, dict[str, float]]] = {m: {} for m in [*modes, "hybrid-rrf"]}
+    old_default = {"fusion": "rrf", "candidates": 100, "vector_weight": 1.0, "bm25_weight": 1.0}
     rerank = service.reranker.active
     if rerank:
         runs["rerank"] = {}
@@ -106,8 +110,10 @@ def run_promptyard(folder: Path, queries: dict[str, str], home: Path) -> dict[st
         for mode in modes:
             res = service.search(SearchRequest(corpus="scifact", query=text, k=100, mode=mode, rerank=False))  # type: ignore[arg-type]
             runs[mode][qid] = doc_run([(h.doc_id, h.score) for h in res.hits])
+        res = service.search(SearchRequest(corpus="scifact", query=text, k=100, rerank=False, **old_default))  # type: ignore[arg-type]
+        runs["hybrid-rrf"][qid] = doc_run([(h.doc_id, h.score) for h in res.hits])
         if rerank:
-            res = service.search(SearchRequest(corpus="scifact", query=text, k=100, candidates=100, rerank=True))
+            res = service.search(SearchRequest(corpus="scifact", query=text, k=100, rerank=True))
             runs["rerank"][qid] = doc_run([(h.doc_id, h.score) for h in res.hits])
     latencies: dict[str, list[float]] = {m: [] for m in modes}
     for text in queries.values():

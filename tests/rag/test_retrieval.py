@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from promptyard.errors import ProviderUnavailable, StoreUnavailable
+from promptyard.rag.fusion import rrf, zscore
 from promptyard.rag.ingest import ingest_paths
 from promptyard.rag.models import ChunkConfig, Filters, Hit
 from promptyard.rag.rerankers.none import NoReranker
@@ -144,3 +145,36 @@ def test_store_unavailable_maps_to_503() -> None:
     from promptyard.server.errors import status_for
 
     assert status_for(StoreUnavailable("down")) == 503
+
+
+class CountingReranker(ReverseReranker):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[int] = []
+
+    def rerank(self, query: str, hits: Sequence[Hit]) -> list[Hit]:
+        self.seen.append(len(hits))
+        return super().rerank(query, hits)
+
+
+def test_fusion_method_from_settings_and_request(flaky: FlakyStore) -> None:
+    wrapped = RetryingStore(flaky, retries=0, base_s=0.0, sleep=[].append)
+    z = Retriever(wrapped, FakeEmbedder(), NoReranker(), candidates=20)
+    r = Retriever(wrapped, FakeEmbedder(), NoReranker(), candidates=20, fusion="rrf", vector_weight=1, bm25_weight=1)
+    query = "Which pets purr when content?"
+    by_z = z.search("pets", query, corpus_version=1, k=20)
+    by_rrf = r.search("pets", query, corpus_version=1, k=20)
+    lists = [by_z.vector_candidates, by_z.bm25_candidates]
+    assert [h.chunk_id for h in by_z.fused] == [h.chunk_id for h in zscore(lists, weights=[0.45, 0.55])]
+    assert [h.chunk_id for h in by_rrf.fused] == [h.chunk_id for h in rrf(lists, k=60)]
+    override = z.search("pets", query, corpus_version=1, k=20, fusion="rrf", vector_weight=1, bm25_weight=1)
+    assert [h.score for h in override.fused] == pytest.approx([h.score for h in by_rrf.fused])
+
+
+def test_rerank_pool_is_capped(flaky: FlakyStore) -> None:
+    wrapped = RetryingStore(flaky, retries=0, base_s=0.0, sleep=[].append)
+    counting = CountingReranker()
+    r = Retriever(wrapped, FakeEmbedder(), counting, candidates=20, rerank_candidates=2)  # type: ignore[arg-type]
+    assert len(r.search("pets", "cats purr", corpus_version=1, k=1).fused) == 4  # the pets corpus has 4 chunks
+    r.search("pets", "cats purr", corpus_version=1, k=3)  # asking for more than the pool reranks k
+    assert counting.seen == [2, 3]

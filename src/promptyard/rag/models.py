@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StringConstraints
 
 SearchMode = Literal["hybrid", "vector", "bm25"]
+FusionMethod = Literal["zscore", "rrf"]
+"""How hybrid search merges its lists: z-score (normalized score) fusion or reciprocal rank fusion."""
 TransformName = Literal["none", "hyde", "multi_query", "decompose"]
 
 #: A metadata filter value: a scalar must match exactly, a list means "any of these".
@@ -174,6 +176,8 @@ class SearchRequest(BaseModel):
     candidates: int | None = Field(default=None, ge=1, le=1000)
     vector_weight: float | None = Field(default=None, ge=0)
     bm25_weight: float | None = Field(default=None, ge=0)
+    fusion: FusionMethod | None = None
+    """How the lists are merged (unset: ``PROMPTYARD_RAG_FUSION``)."""
 
 
 class AnswerRequest(BaseModel):

@@ -1,12 +1,13 @@
-"""Hybrid retrieval: vector top-k and BM25 top-k, fused by reciprocal rank, then reranked.
+"""Hybrid retrieval: vector top-k and BM25 top-k, fused (z-score or reciprocal rank), then reranked.
 
 The order is written once, in :meth:`Retriever.search`:
 
 1. embed the vector queries (one batch);
 2. vector top-``candidates`` and keyword top-``candidates`` per query (``mode`` picks them);
-3. reciprocal rank fusion of every list (``rrf_k``, per-list weights);
-4. load the text of the survivors; rerank them (a failing reranker is skipped, logged,
-   counted and flagged ``rerank_failed``);
+3. fusion of every list (``fusion``: z-score by default, or RRF with ``rrf_k``; per-list
+   weights), see :mod:`promptyard.rag.fusion`;
+4. load the text of the survivors (the best ``rerank_candidates`` when reranking); rerank
+   them (a failing reranker is skipped, logged, counted and flagged ``rerank_failed``);
 5. the best ``k``.
 
 Query transforms (HyDE, multi-query, decomposition) only change which texts go into
@@ -21,8 +22,8 @@ from collections.abc import Sequence
 
 from promptyard.errors import InvalidInput
 from promptyard.rag.embedders.base import Embedder
-from promptyard.rag.fusion import rrf
-from promptyard.rag.models import Filters, Hit, SearchMode, SearchResult
+from promptyard.rag.fusion import fuse
+from promptyard.rag.models import Filters, FusionMethod, Hit, SearchMode, SearchResult
 from promptyard.rag.rerankers.base import Reranker
 from promptyard.rag.stores.base import VectorStore
 
@@ -37,9 +38,11 @@ class Retriever:
         reranker: Reranker,
         *,
         rrf_k: int = 60,
-        candidates: int = 100,
-        vector_weight: float = 1.0,
-        bm25_weight: float = 1.0,
+        candidates: int = 200,
+        vector_weight: float = 0.45,
+        bm25_weight: float = 0.55,
+        fusion: FusionMethod = "zscore",
+        rerank_candidates: int = 100,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -48,6 +51,8 @@ class Retriever:
         self.candidates = candidates
         self.vector_weight = vector_weight
         self.bm25_weight = bm25_weight
+        self.fusion: FusionMethod = fusion
+        self.rerank_candidates = rerank_candidates
         self.rerank_failures = 0
 
     def search(
@@ -62,6 +67,7 @@ class Retriever:
         candidates: int | None = None,
         vector_weight: float | None = None,
         bm25_weight: float | None = None,
+        fusion: FusionMethod | None = None,
         rerank: bool | None = None,
         vector_queries: Sequence[str] | None = None,
         keyword_queries: Sequence[str] | None = None,
@@ -97,10 +103,11 @@ class Retriever:
                 lists.append(hits)
                 weights.append(bw)
             result.timings_ms["bm25_ms"] = (time.perf_counter() - t0) * 1000
-        fused = lists[0] if len(lists) == 1 else rrf(lists, k=self.rrf_k, weights=weights)
+        method = fusion or self.fusion
+        fused = lists[0] if len(lists) == 1 else fuse(lists, method=method, weights=weights, rrf_k=self.rrf_k)
         result.fused = fused
         use_rerank = self.reranker.active if rerank is None else (rerank and self.reranker.active)
-        survivors = fused[: n if use_rerank else k]
+        survivors = fused[: max(k, min(n, self.rerank_candidates)) if use_rerank else k]
         full = self.store.fetch(corpus, [h.chunk_id for h in survivors])
         ranked = [full[h.chunk_id].model_copy(update={"score": h.score}) for h in survivors if h.chunk_id in full]
         if use_rerank:

@@ -84,6 +84,8 @@ class RagService:
             candidates=settings.rag_candidates,
             vector_weight=settings.rag_vector_weight,
             bm25_weight=settings.rag_bm25_weight,
+            fusion=settings.rag_fusion,
+            rerank_candidates=settings.rag_rerank_candidates,
         )
 
     @property
@@ -152,6 +154,7 @@ class RagService:
             candidates=req.candidates,
             vector_weight=req.vector_weight,
             bm25_weight=req.bm25_weight,
+            fusion=req.fusion,
             rerank=req.rerank,
             vector_queries=transform.vector_queries if transform else None,
             keyword_queries=transform.keyword_queries if transform else None,

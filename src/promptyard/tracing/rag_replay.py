@@ -1,7 +1,7 @@
 """Replaying a RAG trace: the same retrieval, pinned, then the same prompt version.
 
 Retrieval runs again on the trace's corpus with the parameters it recorded
-(``trace.config``: k, mode, filters, candidates, weights, rerank). A query transform is
+(``trace.config``: k, mode, filters, candidates, weights, fusion, rerank). A query transform is
 **not** asked again: its recorded outputs (``transform_outputs``, e.g. the HyDE
 hypothetical) are reused, so the retrieval is the same deterministic computation and
 retrieves the same chunk ids as long as the corpus is unchanged (a changed corpus version
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from promptyard.rag.models import ContextDocument, SearchResult
     from promptyard.rag.service import RagService
 
-_SEARCH_KEYS = ("k", "mode", "filters", "candidates", "vector_weight", "bm25_weight", "rerank")
+_SEARCH_KEYS = ("k", "mode", "filters", "candidates", "vector_weight", "bm25_weight", "fusion", "rerank")
 
 
 def pinned_queries(trace: Trace) -> tuple[list[str], list[str]] | None:
