@@ -17,14 +17,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _guarded_rag_prompt(rt: Runtime, action: str) -> None:
-    """rag_answer 1.1.0: the shipped 1.0.0 plus an injection guard, labelled production."""
+    """rag_answer 99.0.0: the shipped 1.0.0 plus an injection guard, labelled production."""
     folder = rt.settings.prompts_dir / "rag_answer"
     text = (folder / "1.0.0.prompt").read_text()
     guards = f"guards:\n  input:\n    - name: injection\n      action: {action}\n      options: {{classifier: false}}\n"
-    text = text.replace("version: 1.0.0\n", "version: 1.1.0\n", 1).replace("output:\n", guards + "output:\n", 1)
-    (folder / "1.1.0.prompt").write_text(text)
+    text = text.replace("version: 1.0.0\n", "version: 99.0.0\n", 1).replace("output:\n", guards + "output:\n", 1)
+    (folder / "99.0.0.prompt").write_text(text)
     rt.registry.sync(rt.settings.prompts_dir, actor="tests")
-    rt.registry.set_label("rag_answer", "production", "1.1.0", actor="tests")
+    rt.registry.set_label("rag_answer", "production", "99.0.0", actor="tests")
 
 
 @pytest.fixture
