@@ -45,19 +45,12 @@ import numpy as np
 import numpy.typing as npt
 
 from promptyard.providers.base import DecodingConstraint
+from promptyard.words import STOP_WORDS, content_words
+from promptyard.words import words as words_of
 
-STOP_WORDS = frozenset(
-    re.findall(
-        r"\w+",
-        "a an the of in on at to for by with from and or as is was were be been are it its this that these "
-        "those which who whom whose what when where why how did does do has have had than then there their "
-        "they he she his her also not no ",
-    )
-)
 NEAR_WORDS = 3
 """A start within this many words of a question word gets ``near_question_bonus``."""
 BREAKS = frozenset({",", ";", ":", "(", ")", '"', ".", "?", "!"})
-_WORD = re.compile(r"[^\W_]+")
 _ASKS_NUMBER = re.compile(
     r"\b(when|how (many|much|long|old|far|large|big|tall|high|often|fast|deep|wide)|"
     r"(what|which) (year|years|date|day|month|percentage|percent|number|time|age|decade|century|amount|size))\b",
@@ -120,10 +113,6 @@ def _word_start(prev: str, piece: str) -> bool:
     return piece[0].isalnum() and (not prev or not prev[-1].isalnum())
 
 
-def _words(text: str) -> set[str]:
-    return {w.casefold() for w in _WORD.findall(text)}
-
-
 def _in_number(texts: list[str], pos: int) -> bool:
     """``,`` or ``.`` between two digits (``30,000``, ``3.5``): part of the number, not a break."""
     if texts[pos] not in {",", "."} or pos == 0 or pos + 1 >= len(texts):
@@ -162,12 +151,12 @@ def build_plan(
     starts: dict[int, list[tuple[int, int]]] = {}
     stops: list[set[int]] = []
     bias: dict[int, float] = {}
-    asked = _words(constraint.question) - STOP_WORDS if constraint.question else set()
+    asked = content_words(constraint.question) if constraint.question else set()
     numbers_ok = not constraint.numbers_when_asked or not constraint.question or asks_for_number(constraint.question)
     support = 0.0 if asked else None
     for source in constraint.sources:
         if asked:
-            support = max(support or 0.0, len(asked & _words(source.text)) / len(asked))
+            support = max(support or 0.0, len(asked & words_of(source.text)) / len(asked))
         tokens = tokenize(source.text)
         if not tokens:
             continue

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from promptyard.rag.models import ContextDocument, Hit
+from promptyard.words import content_words
 
 MAX_DOCUMENTS = 20
 """``rag_answer`` accepts at most 20 documents."""
@@ -100,20 +101,7 @@ def answer_variables(question: str, docs: Sequence[ContextDocument]) -> dict[str
     return {"question": question, "documents": [{"id": d.id, "title": d.title, "text": d.text} for d in docs]}
 
 
-_WORDS = re.compile(r"[^\W_]+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
-_STOP = frozenset(
-    re.findall(
-        r"\w+",
-        "a an the of in on at to for by with from and or as is was were be been are it its this that these "
-        "those which who whom whose what when where why how did does do has have had than then there their "
-        "they ",
-    )
-)
-
-
-def _content_words(text: str) -> set[str]:
-    return {w.casefold() for w in _WORDS.findall(text)} - _STOP
 
 
 def trim_to_sentences(docs: Sequence[ContextDocument], question: str, keep: int) -> list[ContextDocument]:
@@ -121,14 +109,14 @@ def trim_to_sentences(docs: Sequence[ContextDocument], question: str, keep: int)
     question (ties: the earlier sentence), in their original order. ``keep <= 0``: unchanged."""
     if keep <= 0:
         return list(docs)
-    asked = _content_words(question)
+    asked = content_words(question)
     out: list[ContextDocument] = []
     for doc in docs:
         parts = [s.strip() for s in _SENTENCE_END.split(doc.text) if s.strip()]
         if len(parts) <= keep:
             out.append(doc)
             continue
-        ranked = sorted(range(len(parts)), key=lambda i: (-len(asked & _content_words(parts[i])), i))
+        ranked = sorted(range(len(parts)), key=lambda i: (-len(asked & content_words(parts[i])), i))
         chosen = sorted(ranked[:keep])
         text = " ".join(parts[i] for i in chosen)
         out.append(doc.model_copy(update={"text": text}))
