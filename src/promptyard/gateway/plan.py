@@ -222,15 +222,7 @@ def decoding_constraint(config: ConstrainConfig, variables: dict[str, Any]) -> D
         if isinstance(item, dict) and item.get("id") is not None and item.get("text") is not None
     ]
     return DecodingConstraint(
-        kind=config.kind,
+        **config.model_dump(exclude={"sources", "question"}),
         sources=sources,
         question=None if config.question is None else _text(variables.get(config.question, "")) or None,
-        max_span_tokens=config.max_span_tokens,
-        model_abstains=config.model_abstains,
-        abstain_below=config.abstain_below,
-        min_support=config.min_support,
-        near_question_bonus=config.near_question_bonus,
-        skip_sentence_start=config.skip_sentence_start,
-        numbers_when_asked=config.numbers_when_asked,
-        on_unsupported=config.on_unsupported,
     )

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from promptyard.chat import CacheTTL, Role
 from promptyard.guards.base import GuardsConfig
+from promptyard.providers.base import ConstraintKind, ConstraintOptions
 
 VarType = Literal["string", "integer", "number", "boolean", "list", "object"]
 FallbackTrigger = Literal["rate_limited", "unavailable", "timeout"]
@@ -50,34 +51,18 @@ class Fallback(_Strict):
     degraded: bool = False
 
 
-class ConstrainConfig(_Strict):
+class ConstrainConfig(_Strict, ConstraintOptions):
     """``model.constrain``: constrained decoding, applied by providers that can (docs/prompts.md).
 
-    ``constrain: cited_extractive`` is short for ``constrain: {kind: cited_extractive}``.
+    ``constrain: cited_extractive`` is short for ``constrain: {kind: cited_extractive}``. The
+    options (``max_span_tokens``, ``min_support``, ...) are :class:`ConstraintOptions`.
     """
 
-    kind: Literal["cited_extractive"]
+    kind: ConstraintKind
     sources: str = "documents"
     """The list variable whose items (``{id, text}``) the answer copies from and cites."""
     question: str | None = None
     """The string variable holding the question: the span then avoids repeating its words."""
-    max_span_tokens: int = Field(default=32, ge=1, le=256)
-    """The longest span copied from a source."""
-    model_abstains: bool = True
-    """The model may choose the abstention sentence itself (else only ``abstain_below`` abstains)."""
-    abstain_below: float | None = None
-    """Abstain when the copied span's mean token log-probability is below this (unset: only
-    when the model itself starts the abstention sentence)."""
-    numbers_when_asked: bool = False
-    """A span starts on a number only when the question asks for one (when, how many, ...)."""
-    skip_sentence_start: bool = False
-    """A span never starts on the first word of a sentence of a document."""
-    near_question_bonus: float = Field(default=0.0, ge=0.0, le=20.0)
-    """Logit bonus for span starts within 3 words of a word of the question (needs ``question``)."""
-    min_support: float | None = Field(default=None, ge=0.0, le=1.0)
-    """Abstain when no document contains this share of the question's content words (needs ``question``)."""
-    on_unsupported: Literal["reject", "ignore"] = "reject"
-    """What a provider that cannot apply the constraint does: refuse the call, or generate freely."""
 
     @model_validator(mode="before")
     @classmethod

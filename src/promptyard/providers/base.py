@@ -35,7 +35,30 @@ class ConstraintSource(BaseModel):
     text: str
 
 
-class DecodingConstraint(BaseModel):
+class ConstraintOptions(BaseModel):
+    """How a decoding constraint behaves: shared by the prompt file's ``model.constrain``
+    (:class:`promptyard.prompts.model.ConstrainConfig`) and the request's :class:`DecodingConstraint`."""
+
+    max_span_tokens: int = Field(default=32, ge=1, le=256)
+    """The longest span copied from a source (the citation follows it)."""
+    model_abstains: bool = True
+    """The model may start the abstention sentence itself (else only ``abstain_below`` abstains)."""
+    abstain_below: float | None = None
+    """Answer the abstention sentence when the copied span's mean token log-probability is below this
+    (unset: only when the model itself starts the abstention sentence)."""
+    numbers_when_asked: bool = False
+    """A span starts on a number only when the question asks for one (when, how many, ...)."""
+    skip_sentence_start: bool = False
+    """A span never starts on the first word of a sentence of a source."""
+    near_question_bonus: float = Field(default=0.0, ge=0.0, le=20.0)
+    """Logit bonus for span starts within 3 words of a word of the question (needs the question)."""
+    min_support: float | None = Field(default=None, ge=0.0, le=1.0)
+    """Abstain when no source contains this share of the question's content words (needs the question)."""
+    on_unsupported: Literal["reject", "ignore"] = "reject"
+    """What a provider that cannot apply the constraint does: refuse the call, or generate freely."""
+
+
+class DecodingConstraint(ConstraintOptions):
     """How the answer's tokens are constrained, beyond a response format (docs/prompts.md).
 
     ``cited_extractive``: the answer is a span copied verbatim from one source's text,
@@ -50,21 +73,6 @@ class DecodingConstraint(BaseModel):
     question: str | None = None
     """The question: the span avoids repeating its words (see :mod:`.llama_constrain`)."""
     abstention: str = "I don't have information about that"
-    max_span_tokens: int = 32
-    """The longest span copied from a source (the citation follows it)."""
-    model_abstains: bool = True
-    """The model may start the abstention sentence itself (else only ``abstain_below`` abstains)."""
-    abstain_below: float | None = None
-    """Answer ``abstention`` when the span's mean token log-probability is below this."""
-    numbers_when_asked: bool = False
-    """A span starts on a number only when the question asks for one (when, how many, ...)."""
-    skip_sentence_start: bool = False
-    """A span never starts on the first word of a sentence."""
-    near_question_bonus: float = 0.0
-    """Added to the logit of span starts within 3 words of a word of the question."""
-    min_support: float | None = None
-    """Abstain when no source contains this share of the question's content words."""
-    on_unsupported: Literal["reject", "ignore"] = "reject"
 
 
 class CompletionRequest(BaseModel):
