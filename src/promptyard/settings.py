@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from promptyard.errors import ConfigError
 from promptyard.guards.base import GuardsConfig, GuardSpec
+from promptyard.rag.models import FusionMethod
 
 CacheBackend = Literal["memory", "sqlite", "redis", "none"]
 LimiterBackend = Literal["memory", "redis"]
@@ -276,7 +277,7 @@ class Settings(BaseSettings):
     over these. 200 was chosen on SciFact (cross-validated nDCG@10 0.741 vs 0.738 at 100, about 2 ms more
     a query): docs/benchmarks.md."""
 
-    rag_fusion: Literal["zscore", "rrf"] = "zscore"
+    rag_fusion: FusionMethod = "zscore"
     """How hybrid search merges the vector and BM25 lists: ``zscore`` (weighted sum of scores standardized per
     list; SciFact nDCG@10 0.741, cross-validated) or ``rrf`` (reciprocal rank fusion, 0.710): docs/benchmarks.md."""
 
