@@ -178,14 +178,15 @@ def _addresses(text: str) -> Iterator[Found]:
         yield m.start(), m.end(), "ADDRESS"
 
 
-def _dates(text: str) -> Iterator[Found]:
-    for m in _DATE.finditer(text):
-        yield m.start(), m.end(), "DATE"
+def _every(pattern: re.Pattern[str], label: str) -> Callable[[str], Iterator[Found]]:
+    """A detector that labels every match of ``pattern`` (no validator)."""
 
+    def detect(text: str) -> Iterator[Found]:
+        for m in pattern.finditer(text):
+            yield m.start(), m.end(), label
 
-def _urls(text: str) -> Iterator[Found]:
-    for m in _URL.finditer(text):
-        yield m.start(), m.end(), "URL"
+    detect.__name__ = f"_{label.lower()}s"
+    return detect
 
 
 def _licenses(text: str) -> Iterator[Found]:
@@ -205,14 +206,14 @@ def _secrets(text: str) -> Iterator[Found]:
 
 DETECTORS: list[Callable[[str], Iterator[Found]]] = [
     _secrets,
-    _urls,
+    _every(_URL, "URL"),
     _emails,
     _ibans,
     _cards,
     _ssns,
     _ips,
     _licenses,
-    _dates,
+    _every(_DATE, "DATE"),
     _addresses,
     _phones,
 ]
