@@ -38,9 +38,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from promptyard.server.protocol import IMPORT_STRING
+
 ROOT = Path(__file__).resolve().parent.parent
 LITELLM_VENV = ROOT / "bench" / ".litellm-venv"
-HTTP = "promptyard.server.protocol:HttpProtocol"
+HTTP = IMPORT_STRING
 """uvicorn's ``--http`` for promptyard: what ``promptyard serve`` uses (``--http httptools`` to compare)."""
 MODEL = "gpt-4o-mini"
 ANSWER = {
