@@ -182,3 +182,21 @@ def test_a_comma_inside_a_number_does_not_end_the_span() -> None:
     first, rest, _ = scripted(vocab, [" 3", ",", "837", "<end>"])
     out = decode(plan, first, lambda token: rest.pop(0))
     assert out.text == "3,837 [d1]"
+
+
+def test_a_list_number_at_the_start_of_a_line_never_starts_a_span() -> None:
+    vocab = Vocab()
+    text = "Steps:\n1. Ingest the files\n2) Ask 3 questions"
+    pieces = ["Steps", ":", "\n", "1", ".", " Ingest", " the", " files", "\n", "2", ")", " Ask", " 3", " questions"]
+    constraint = DecodingConstraint(kind="cited_extractive", sources=[ConstraintSource(id="d1", text=text)])
+
+    def tokenize(source: str) -> list[int]:
+        return [vocab.id(p) for p in pieces] if source == text else vocab.tokenize(source)
+
+    plan = build_plan(constraint, tokenize=tokenize, piece=vocab.piece, pieces=vocab.text, end_tokens=[EOS, 1])
+    assert vocab.id("1") not in plan.starts
+    assert vocab.id("2") not in plan.starts
+    assert vocab.id(" 3") in plan.starts  # a number inside a line still may
+    first, rest, _ = scripted(vocab, ["1", "<end>"])
+    first[vocab.id(" Ingest")] = 1.0
+    assert decode(plan, first, lambda token: rest[0]).text == "Ingest [d1]"

@@ -67,12 +67,23 @@ def test_ingest_list_ask(env: Path, pets_dir: Path, fake_llm: FakeProvider) -> N
 
 
 def test_failed_file_exits_non_zero_but_ingests_the_rest(env: Path, pets_dir: Path) -> None:
-    (pets_dir / "scan.bin").write_bytes(b"\x00\x01")
+    (pets_dir / "broken.md").write_bytes(b"\xff\xfe not utf-8")
     result = runner.invoke(app, ["ingest", str(pets_dir), "--corpus", "pets"])
     assert result.exit_code == 1
-    assert "scan.bin" in result.output
-    assert "unsupported file type" in result.output
+    assert "broken.md" in result.output
+    assert "not UTF-8" in result.output
     assert "3 added" in result.output
+
+
+def test_unsupported_file_in_a_folder_is_skipped_but_named_it_fails(env: Path, pets_dir: Path) -> None:
+    (pets_dir / "ci.yml").write_text("on: push\n")
+    walked = runner.invoke(app, ["ingest", str(pets_dir), "--corpus", "pets"])
+    assert walked.exit_code == 0, walked.output
+    assert "3 added" in walked.output
+    assert "skipped 1 file(s) in folders with no loader: 1 .yml" in walked.output
+    named = runner.invoke(app, ["ingest", str(pets_dir / "ci.yml"), "--corpus", "pets"])
+    assert named.exit_code == 1
+    assert "unsupported file type '.yml'" in named.output
 
 
 def test_ask_unknown_corpus_names_existing(env: Path, pets_dir: Path) -> None:

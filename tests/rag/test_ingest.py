@@ -113,11 +113,15 @@ def test_failed_files_are_reported_and_their_documents_kept(store: SQLiteStore, 
     ingest_paths([pets_dir], "pets", store=store, embedder=emb, chunking=CFG)
     (pets_dir / "cats.md").write_bytes(b"\xff\xfe broken")
     (pets_dir / "notes.xyz").write_text("what is this")
-    report = ingest_paths([pets_dir, pets_dir / "missing.md"], "pets", store=store, embedder=emb, chunking=CFG)
+    named = pets_dir.parent / "named.xyz"
+    named.write_text("named on the command line")
+    paths = [pets_dir, pets_dir / "missing.md", named]
+    report = ingest_paths(paths, "pets", store=store, embedder=emb, chunking=CFG)
     failed = {Path(f.path).name: f.error for f in report.failed}
-    assert set(failed) == {"cats.md", "notes.xyz", "missing.md"}
-    assert "unsupported" in failed["notes.xyz"]
+    assert set(failed) == {"cats.md", "named.xyz", "missing.md"}
+    assert "unsupported" in failed["named.xyz"]  # named on its own: a clear error
     assert "no such file" in failed["missing.md"]
+    assert report.skipped == [f"{_rel(pets_dir)}/notes.xyz"]  # found in a folder: skipped, not failed
     assert f"{_rel(pets_dir)}/cats.md" in store.document_hashes("pets")  # unreadable now, but not deleted
     assert report.version == 1
     assert not report.changed

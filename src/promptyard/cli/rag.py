@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -56,6 +57,11 @@ def print_report(report: IngestReport) -> None:
         + (f" ({info.documents} documents, {info.chunks} chunks in total)" if info else ""),
         highlight=False,
     )
+    if report.skipped:
+        kinds = Counter(Path(p).suffix.lower() or "(none)" for p in report.skipped)
+        listed = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+        note = f"skipped {len(report.skipped)} file(s) in folders with no loader: {listed}"
+        console.print(f"[dim]{note}[/]", highlight=False)
     if report.failed:
         err_console.print(f"[red]{len(report.failed)} file(s) failed[/]: fix or remove them and ingest again")
 

@@ -16,7 +16,8 @@ decoder is greedy over the allowed tokens only:
 When the constraint carries the question, the span is also *question-novel*: it does not
 start on a stop word or on a word of the question, and it stops before a word of the
 question or a clause-breaking punctuation mark (``, ; : ( ) "`` and a full stop), so it
-names what the question asks for instead of repeating the question. With
+names what the question asks for instead of repeating the question. A list's numbering
+(``1.`` or ``2)`` at the start of a line) never starts a span. With
 ``numbers_when_asked`` a span starts on a number only when the question asks for one
 (*when*, *how many*, *what year*, ...). With ``skip_sentence_start`` a span never
 starts on the first word of a sentence (small models copy sentences from their start; 2 of
@@ -120,6 +121,20 @@ def _in_number(texts: list[str], pos: int) -> bool:
     return texts[pos - 1][-1:].isdigit() and texts[pos + 1][:1].isdigit()
 
 
+def _list_marker(texts: list[str], pos: int) -> bool:
+    """``1.`` or ``2)`` opening a line: a list's numbering, never an answer."""
+    word = texts[pos].strip()
+    if not word[:1].isdigit():
+        return False
+    before = "".join(texts[max(0, pos - 2) : pos]).rstrip(" \t")
+    if before and not before.endswith("\n"):
+        return False
+    if word.rstrip(".)").isdigit() and word[-1] in ".)":
+        return True
+    after = texts[pos + 1].strip() if pos + 1 < len(texts) else ""
+    return word.isdigit() and after in {".", ")"} and not _in_number(texts, pos + 1)
+
+
 def _positions(tokens: list[int], piece: Callable[[int], str]) -> tuple[list[bool], list[str], list[str]]:
     """Per token: does it start a word, the whole word it belongs to (normalized), its text."""
     texts = [piece(t) for t in tokens]
@@ -171,7 +186,7 @@ def build_plan(
             in_question = words[pos] in asked
             numeric = words[pos][:1].isdigit()
             opening = pos == 0 or texts[pos - 1].rstrip()[-1:] in {".", "!", "?", ""}
-            allowed = numbers_ok or not numeric
+            allowed = (numbers_ok or not numeric) and not _list_marker(texts, pos)
             if constraint.skip_sentence_start and opening:
                 allowed = False
             if begins[pos] and not in_question and words[pos] not in STOP_WORDS and allowed:

@@ -64,6 +64,8 @@ class IngestReport(BaseModel):
     unchanged: int = 0
     chunks_embedded: int = 0
     failed: list[FileFailure] = Field(default_factory=list)
+    skipped: list[str] = Field(default_factory=list)
+    """Files found in folders whose type has no loader (not read, not an error)."""
     seconds: float = 0.0
     documents_per_s: float = 0.0
     corpus_info: CorpusInfo | None = None
@@ -82,8 +84,11 @@ def content_hash(doc: Document, chunking: ChunkConfig, embedder_id: str) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def load_documents(paths: Sequence[Path], progress: IngestProgress) -> tuple[list[Document], list[FileFailure]]:
-    files, missing = expand(paths)
+def load_documents(
+    paths: Sequence[Path], progress: IngestProgress
+) -> tuple[list[Document], list[FileFailure], list[str]]:
+    """Documents read, files that failed, and files skipped in folders (unsupported types)."""
+    files, missing, skipped = expand(paths)
     failures = [FileFailure(path=p, error=e) for p, e in missing]
     docs: dict[str, Document] = {}
     progress.stage("reading files", len(files))
@@ -97,7 +102,7 @@ def load_documents(paths: Sequence[Path], progress: IngestProgress) -> tuple[lis
         except LoadError as exc:
             failures.append(FileFailure(path=display_path(path), error=str(exc)))
         progress.advance()
-    return list(docs.values()), failures
+    return list(docs.values()), failures, skipped
 
 
 def _in_scope(source: str, scopes: list[str]) -> bool:
@@ -203,7 +208,7 @@ def ingest_paths(
     """Load ``paths`` and sync them into ``corpus``; failed files are in ``report.failed``."""
     progress = progress or NullProgress()
     started = time.perf_counter()
-    docs, failures = load_documents(paths, progress)
+    docs, failures, skipped = load_documents(paths, progress)
     scopes = None if replace else [display_path(p) for p in paths]
     report = ingest_documents(
         docs,
@@ -216,6 +221,7 @@ def ingest_paths(
         progress=progress,
     )
     report.failed = failures
+    report.skipped = skipped
     report.seconds = time.perf_counter() - started
     report.documents_per_s = len(docs) / report.seconds if report.seconds > 0 else 0.0
     return report

@@ -134,20 +134,31 @@ LOADERS: dict[str, Loader] = {
 }
 
 
-def expand(paths: Iterable[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Files to read (directories walked, hidden entries skipped) and ``(path, error)`` for missing ones."""
+def expand(paths: Iterable[Path]) -> tuple[list[Path], list[tuple[str, str]], list[str]]:
+    """Files to read, ``(path, error)`` for missing ones, and files skipped in folders.
+
+    Folders are walked (hidden entries skipped); a file found there whose type has no
+    loader is skipped, not failed, so a ``docs/`` folder with a ``.yml`` in it ingests.
+    A file named on its own is always read, and fails clearly when its type is unsupported.
+    """
     files: list[Path] = []
     missing: list[tuple[str, str]] = []
+    skipped: list[str] = []
     for path in paths:
         if path.is_dir():
             for root, dirs, names in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                files.extend(Path(root) / n for n in sorted(names) if not n.startswith("."))
+                for name in sorted(n for n in names if not n.startswith(".")):
+                    found = Path(root) / name
+                    if found.suffix.lower() in LOADERS:
+                        files.append(found)
+                    else:
+                        skipped.append(display_path(found))
         elif path.exists():
             files.append(path)
         else:
             missing.append((display_path(path), "no such file or directory"))
-    return list(dict.fromkeys(files)), missing
+    return list(dict.fromkeys(files)), missing, list(dict.fromkeys(skipped))
 
 
 def load_file(path: Path) -> list[Document]:
