@@ -3,7 +3,7 @@
     .venv/bin/python bench/guards.py [--data ../shared/data] [--repeat 50] [--only pii] [--pii-file F.json]
 
 - injection: deepset_train's fixed stratified 20% (never seen by the head: tools/train_injection_head.py)
-  and 5-fold cross-validation over the whole file (a head re-fitted per fold with the hard negatives);
+  and 5-fold cross-validation over the whole file (a head re-fitted per fold with the project's own rows);
   TPR at the shipped threshold and at FPR <= 0.05 on the ROC; NotInject's false-positive rate.
 - PII: span precision/recall per entity type on presidio-research's generated_small (a predicted
   span is right when it overlaps a gold span of the same type).
@@ -74,13 +74,14 @@ def injection(data: Path) -> dict[str, Any]:
             "dev_tpr": float(at[y[d] == 1].mean()), "dev_fpr": float(at[y[d] == 0].mean()),
             "dev_roc_tpr_at_fpr05": roc_tpr, "dev_roc_fpr": roc_fpr,
         }  # fmt: skip
-    # 5-fold CV over all 546 rows: head re-fitted per fold (with the hard negatives, as shipped),
+    # 5-fold CV over all 546 rows: head re-fitted per fold (with the project's own rows, as shipped),
     # threshold from the inner out-of-fold scores
     x = train_head.embed(texts)
     parts = train_head.piece_embeddings(texts)
-    hn = train_head.hard_negatives()
-    x_hn = train_head.embed(hn)
-    parts_hn = train_head.piece_embeddings(hn)
+    own, own_labels = train_head.extra_rows()
+    x_hn = train_head.embed(own)
+    parts_hn = train_head.piece_embeddings(own)
+    y_hn = np.asarray(own_labels, dtype=np.float64)
     rng = np.random.default_rng(7)
     order = rng.permutation(len(y))
     cv_scores = np.zeros(len(y))
@@ -88,10 +89,11 @@ def injection(data: Path) -> dict[str, Any]:
     for k in range(5):
         test = order[k::5]
         trn = np.setdiff1d(order, test)
-        xt, yt = np.vstack([x[trn], x_hn]), np.concatenate([y[trn], np.zeros(len(x_hn))])
-        inner = train_head.oof_piece_scores(xt, yt, [parts[i] for i in trn] + parts_hn)
+        xt, yt = np.vstack([x[trn], x_hn]), np.concatenate([y[trn], y_hn])
+        pt = [parts[i] for i in trn] + parts_hn
+        inner = train_head.oof_piece_scores(xt, yt, pt)
         th = train_head.threshold_at(inner, yt, train_head.TARGET_FPR)
-        w, b = train_head.fit(xt, yt)
+        w, b = train_head.fit_pieces(xt, yt, pt)
         piece = np.array([train_head.predict(parts[i], w, b).max() for i in test])
         cv_scores[test] = np.maximum(piece, heur[test])
         cv_hits[test] = cv_scores[test] >= th

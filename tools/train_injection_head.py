@@ -3,14 +3,26 @@
     .venv/bin/python tools/train_injection_head.py [--data ../shared/data/injection]
 
 Data: ``deepset_train.jsonl`` (the training split), cut once into a fixed stratified 80/20
-split (seed 0), plus ``tools/injection_hard_negatives.jsonl``: 89 benign prompts written for
-this project that use trigger words ("ignore a file in git", "bypass capacitor", "act as a
-travel guide"), because deepset's benign rows have none and a head trained on them alone
-learns the words, not the attack (52% false positives on NotInject). The head is fitted on
-the 80% plus those (whole texts), and its threshold chosen on their out-of-fold scores (5
-folds), each text scored as the guard scores it (its highest sentence or window), for
-FPR <= 0.03; the 20% is never seen here and is what ``bench/guards.py`` reports on.
-NotInject is never used for training or thresholds. Writes ``src/promptyard/guards/injection_head.json``.
+split (seed 0), plus rows written for this project, because deepset's benign rows have almost
+no trigger words and a head trained on them alone learns the words, not the attack (52% false
+positives on NotInject):
+
+- ``tools/injection_hard_negatives.jsonl``: 89 hand-written benign prompts with trigger words
+  ("ignore a file in git", "bypass capacitor", "act as a travel guide");
+- ``tools/injection_benign_triggers.jsonl`` (written by ``injection_benign_triggers.py``): benign
+  requests in English and German where the trigger word is what is asked about (coding,
+  everyday, security questions, translations), its ``kind: topic`` rows; its ``directive`` rows
+  (harmless "forget that, ...", "act as ...", which deepset labels as attacks) are left out;
+- ``tools/injection_attack_styles.jsonl`` (``injection_attack_styles.py``): attacks in common
+  styles (override, new task, persona without rules, prompt leak, fake system message).
+
+The head is fitted on pieces, as the guard scores them (sentences, windows of long ones): every
+piece of a benign text is a negative (weighted so each text counts once), and of an attack only
+its highest-scoring piece is a positive (multiple-instance learning: started from a fit on
+whole texts, then 3 rounds of re-picking the piece and re-fitting). The threshold is chosen on
+out-of-fold scores (5 folds), each text scored by its highest piece, for FPR <= 0.03 over all
+negatives; the 20% is never seen here and is what ``bench/guards.py`` reports on. NotInject is
+never used for training or thresholds. Writes ``src/promptyard/guards/injection_head.json``.
 """
 
 from __future__ import annotations
@@ -44,16 +56,17 @@ def split(labels: list[int], seed: int = 0, dev: float = 0.2) -> tuple[list[int]
     return sorted(train), sorted(held)
 
 
-def fit(x: F, y: F, l2: float | None = None, iters: int = 50) -> tuple[F, float]:
-    """L2-regularised logistic regression by Newton's method (bias unpenalised)."""
+def fit(x: F, y: F, l2: float | None = None, iters: int = 50, weights: F | None = None) -> tuple[F, float]:
+    """L2-regularised logistic regression by Newton's method (bias unpenalised), rows optionally weighted."""
     xb = np.hstack([x, np.ones((len(x), 1))])
+    sw = np.ones(len(y)) if weights is None else weights
     w = np.zeros(xb.shape[1])
     reg = np.full(xb.shape[1], L2 if l2 is None else l2)
     reg[-1] = 0.0
     for _ in range(iters):
         p = 1 / (1 + np.exp(-(xb @ w)))
-        grad = xb.T @ (p - y) + reg * w
-        hess = (xb * (p * (1 - p))[:, None]).T @ xb + np.diag(reg) + 1e-9 * np.eye(len(w))
+        grad = xb.T @ (sw * (p - y)) + reg * w
+        hess = (xb * (sw * p * (1 - p))[:, None]).T @ xb + np.diag(reg) + 1e-9 * np.eye(len(w))
         step = np.linalg.solve(hess, grad)
         w -= step
         if np.abs(step).max() < 1e-8:
@@ -64,6 +77,32 @@ def fit(x: F, y: F, l2: float | None = None, iters: int = 50) -> tuple[F, float]
 def predict(x: F, w: F, b: float) -> F:
     out: F = 1 / (1 + np.exp(-(x @ w + b)))
     return out
+
+
+MI_ROUNDS = 3
+
+
+def fit_pieces(x: F, y: F, parts: list[F], rounds: int = MI_ROUNDS) -> tuple[F, float]:
+    """Fit on pieces: all of a benign text's (weight 1/n each), an attack's highest-scoring one.
+
+    ``x`` holds whole-text embeddings (the starting fit), ``parts[i]`` the pieces of text ``i``.
+    """
+    w, b = fit(x, y)
+    for _ in range(rounds):
+        rows: list[F] = []
+        labels: list[float] = []
+        weights: list[float] = []
+        for i, piece in enumerate(parts):
+            if y[i] == 1:
+                rows.append(piece[int(np.argmax(piece @ w + b))][None, :])
+                labels.append(1.0)
+                weights.append(1.0)
+            else:
+                rows.append(piece)
+                labels += [0.0] * len(piece)
+                weights += [1.0 / len(piece)] * len(piece)
+        w, b = fit(np.vstack(rows), np.asarray(labels), weights=np.asarray(weights))
+    return w, b
 
 
 def oof_scores(x: F, y: F, folds: int = 5, seed: int = 1) -> F:
@@ -86,10 +125,22 @@ def threshold_at(scores: F, y: F, fpr: float) -> float:
 
 
 HARD_NEGATIVES = ROOT / "tools" / "injection_hard_negatives.jsonl"
+BENIGN_TRIGGERS = ROOT / "tools" / "injection_benign_triggers.jsonl"
+ATTACK_STYLES = ROOT / "tools" / "injection_attack_styles.jsonl"
+
+
+def _rows(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def hard_negatives() -> list[str]:
-    return [json.loads(line)["text"] for line in HARD_NEGATIVES.read_text().splitlines() if line.strip()]
+    return [str(r["text"]) for r in _rows(HARD_NEGATIVES)]
+
+
+def extra_rows() -> tuple[list[str], list[int]]:
+    """The project's own training rows: hard negatives, topic benign triggers, attack styles."""
+    rows = _rows(HARD_NEGATIVES) + [r for r in _rows(BENIGN_TRIGGERS) if r["kind"] == "topic"] + _rows(ATTACK_STYLES)
+    return [str(r["text"]) for r in rows], [int(str(r["label"])) for r in rows]
 
 
 def load(data: Path) -> tuple[list[str], list[int]]:
@@ -117,14 +168,14 @@ def piece_embeddings(texts: list[str]) -> list[F]:
 
 
 def oof_piece_scores(x: F, y: F, parts: list[F], folds: int = 5, seed: int = 1) -> F:
-    """Out-of-fold scores as the guard computes them: the head fitted on whole texts, the highest piece."""
+    """Out-of-fold scores as the guard computes them: the head fitted by :func:`fit_pieces`, the highest piece."""
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(y))
     scores = np.zeros(len(y))
     for k in range(folds):
         test = order[k::folds]
         train = np.setdiff1d(order, test)
-        w, b = fit(x[train], y[train])
+        w, b = fit_pieces(x[train], y[train], [parts[i] for i in train])
         for i in test:
             scores[i] = predict(parts[i], w, b).max()
     return scores
@@ -150,23 +201,31 @@ def main() -> None:
     args = parser.parse_args()
     texts, labels = load(args.data)
     train, _dev = split(labels)
-    extra = hard_negatives()
+    extra, extra_labels = extra_rows()
     rows = [texts[i] for i in train] + extra
     x = embed(rows)
-    y = np.asarray([labels[i] for i in train] + [0] * len(extra), dtype=np.float64)
-    scores = oof_piece_scores(x, y, piece_embeddings(rows))
+    parts = piece_embeddings(rows)
+    y = np.asarray([labels[i] for i in train] + extra_labels, dtype=np.float64)
+    scores = oof_piece_scores(x, y, parts)
     threshold = threshold_at(scores, y, TARGET_FPR)
-    w, b = fit(x, y)
+    w, b = fit_pieces(x, y, parts)
     OUT.write_text(json.dumps({
-        "model": "sentence-transformers/all-MiniLM-L6-v2 (onnx-int8, mean of 200-token windows)",
-        "trained_on": f"deepset_train.jsonl stratified 80% (seed 0): {len(train)} rows, {int(y.sum())} attacks; "
-        f"{len(extra)} hand-written hard negatives",
+        "model": "sentence-transformers/all-MiniLM-L6-v2 (onnx-int8, sentences and 200-token windows)",
+        "trained_on": f"deepset_train.jsonl stratified 80% (seed 0): {len(train)} rows, "
+        f"{sum(labels[i] for i in train)} attacks; {len(extra)} rows written for the project "
+        f"({sum(extra_labels)} attacks): hard negatives, benign trigger-word topics, attack styles",
+        "fit": f"pieces: every benign piece, each attack's highest piece ({MI_ROUNDS} rounds)",
         "l2": L2, "threshold": round(threshold, 6),
-        "threshold_rule": f"out-of-fold FPR <= {TARGET_FPR} on the 80% + hard negatives, highest piece",
+        "threshold_rule": f"out-of-fold FPR <= {TARGET_FPR} over all negatives, highest piece",
         "bias": b, "weights": [round(float(v), 6) for v in w],
     }, indent=0))  # fmt: skip
-    tpr = float((scores[y == 1] >= threshold).mean())
-    print(f"wrote {OUT.relative_to(ROOT)}: {len(train)} rows, threshold {threshold:.4f}, out-of-fold TPR {tpr:.3f}")
+    hits = scores >= threshold
+    n = len(train)  # out-of-fold, on the deepset 80% alone and on the project's rows
+    print(
+        f"wrote {OUT.relative_to(ROOT)}: {n} + {len(extra)} rows, threshold {threshold:.4f}; out-of-fold "
+        f"deepset TPR {hits[:n][y[:n] == 1].mean():.3f} FPR {hits[:n][y[:n] == 0].mean():.3f}, "
+        f"own attacks {hits[n:][y[n:] == 1].mean():.3f}, own benign flagged {hits[n:][y[n:] == 0].mean():.3f}"
+    )
 
 
 if __name__ == "__main__":

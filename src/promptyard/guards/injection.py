@@ -2,7 +2,7 @@
 
 Score: 1.0 when a known attack phrase is found (in the normalized text or a decoded
 base64/hex/rot13 payload), else the classifier's highest window score. It triggers at
-``threshold`` (default: the head's, chosen on training data for FPR <= 0.05).
+``threshold`` (default: the head's, chosen on training data for FPR <= 0.03).
 """
 
 from __future__ import annotations
