@@ -91,8 +91,9 @@ def run_promptyard(folder: Path, queries: dict[str, str], home: Path) -> dict[st
     embedder = create_embedder(settings.embedder, settings)
     embedder.embed(["warm up: load (and on the very first run export) the model"])
     store = SQLiteStore(home / "bench-rag.db")
+    chunking = ChunkConfig(chunk_tokens=settings.chunk_tokens, chunk_overlap=settings.chunk_overlap)
     t0 = time.perf_counter()
-    report = ingest_paths([folder / "corpus.jsonl"], "scifact", store=store, embedder=embedder, chunking=ChunkConfig())
+    report = ingest_paths([folder / "corpus.jsonl"], "scifact", store=store, embedder=embedder, chunking=chunking)
     ingest_s = time.perf_counter() - t0
     info = report.corpus_info
     assert info is not None

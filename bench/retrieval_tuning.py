@@ -2,8 +2,10 @@
 
     .venv/bin/python bench/retrieval_tuning.py --corpus ../shared/data/scifact
 
-The corpus is ingested once with the real code (default settings: MiniLM int8, 300-token
-chunks) into ``--cache`` (reused on later runs); each query is embedded alone, as a search
+The corpus is ingested once with the real code and the settings (default: MiniLM int8,
+300-token chunks read to 208 tokens; ``PROMPTYARD_CHUNK_TOKENS`` and
+``PROMPTYARD_EMBEDDING_READ_TOKENS`` change them, one ``--cache`` per variant) into
+``--cache`` (reused on later runs; the ingest's docs/s is printed); each query is embedded alone, as a search
 does, and its BM25 list comes from the store's own ``keyword_search``. Every candidate is
 then scored offline in NumPy, so a grid of a few hundred settings takes seconds.
 
@@ -25,6 +27,7 @@ import itertools
 import json
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -223,10 +226,19 @@ def build_cache(folder: Path, cache: Path, queries: dict[str, str]) -> None:
     cache.mkdir(parents=True, exist_ok=True)
     settings = Settings(home=ROOT / ".promptyard", rag_db_path=cache / "rag.db")
     embedder = create_embedder(settings.embedder, settings)
+    embedder.embed(["warm up: load (and on the very first run export) the model"])
     store = SQLiteStore(cache / "rag.db")
     if store.get_corpus("scifact") is None:
-        print("ingesting the corpus once (a few minutes) ...", flush=True)
-        ingest_paths([folder / "corpus.jsonl"], "scifact", store=store, embedder=embedder, chunking=ChunkConfig())
+        chunking = ChunkConfig(chunk_tokens=settings.chunk_tokens, chunk_overlap=settings.chunk_overlap)
+        print(f"ingesting the corpus once (a few minutes; {chunking}, embedder reads {embedder.read_tokens}) ...",
+              flush=True)  # fmt: skip
+        t0 = time.perf_counter()
+        report = ingest_paths([folder / "corpus.jsonl"], "scifact", store=store, embedder=embedder, chunking=chunking)
+        seconds = time.perf_counter() - t0
+        info = report.corpus_info
+        assert info is not None
+        print(f"ingest: {info.documents} docs -> {info.chunks} chunks in {seconds:.1f} s = "
+              f"{info.documents / seconds:.1f} docs/s", flush=True)  # fmt: skip
     chunks = store.all_chunks("scifact", limit=10**7)
     matrix = store._matrix(store._conn(), store._require(store._conn(), "scifact"))  # the cached vectors
     row_of = {c: i for i, c in enumerate(matrix.chunk_ids)}
@@ -249,6 +261,10 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="BEIR folder")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/promptyard-scifact-tuning"), help="ingested store")
     parser.add_argument("--no-ranx-check", action="store_true", help="skip the check of the metrics against ranx")
+    parser.add_argument(
+        "--only", action="append", default=[], metavar="TEXT",
+        help="run only the candidates whose name contains TEXT (repeatable; e.g. --only z-score --only alone)",
+    )  # fmt: skip
     args = parser.parse_args()
     lab = Lab(args.corpus, args.cache)
     if not args.no_ranx_check:
@@ -260,6 +276,8 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|---|")
     for name, make in families(lab).items():
+        if args.only and not any(text in name for text in args.only):
+            continue
         table = make()
         r = cross_validate(lab, table)
         picks = "; ".join(str(p) for p in r["picks"]) if len(table) > 1 else "-"  # type: ignore[attr-defined]

@@ -253,9 +253,9 @@ class Settings(BaseSettings):
     embedding_read_tokens: int | None = Field(default=None, ge=16, le=512)
     """Tokens of each chunk the local model reads (unset: 208, or the model's window if smaller; MiniLM's is
     256). Chunk sizes do not change; the unread rest stays keyword-indexed and in the context. 208 ingests
-    SciFact 2x as fast as plain sentence-transformers with nDCG@10 still above it; 256 (the whole window)
-    retrieves a little better and ingests 1.6x: docs/benchmarks.md. Changing it re-embeds every document on
-    the next ingest."""
+    SciFact 2x as fast as plain sentence-transformers or faster; with z-score fusion, reading 224-256 (or
+    smaller chunks read whole) lifts the vector list alone but not the hybrid nDCG@10, and ingests slower:
+    docs/benchmarks.md. Changing it re-embeds every document on the next ingest."""
 
     openai_embedding_model: str = "text-embedding-3-small"
     """Model of the ``openai`` embedder (it uses ``PROMPTYARD_OPENAI_BASE_URL`` and ``PROMPTYARD_OPENAI_API_KEY``)."""

