@@ -312,8 +312,13 @@ class Settings(BaseSettings):
     """Timeout of one rerank call; on failure the fused list is used and the response is flagged."""
 
     rag_context_sentences: int = 0
-    """Cut each context document to this many sentences, those sharing the most words with the question
-    (0: whole passages). Shorter prompts are read faster by the local model."""
+    """Cut each context document to this many sentences, those most related to the question
+    (``rag_context_sentence_ranking``; 0: whole passages). Shorter prompts are read faster by the local model."""
+
+    rag_context_sentence_ranking: Literal["overlap", "idf", "idf_embed"] = "overlap"
+    """How those sentences are ranked (``rag/sentences.py``): ``overlap``, the question's content words they
+    share; ``idf``, those words weighted by rarity among the retrieved sentences; ``idf_embed``, ``idf`` plus
+    the embedder's question-sentence cosine (one embedding batch per answer)."""
 
     rag_answer_prompt: str = "rag_answer@production"
     """Prompt (``NAME@LABEL`` or ``NAME@VERSION``) that writes cited answers."""
