@@ -315,6 +315,10 @@ class Settings(BaseSettings):
     """Cut each context document to this many sentences, those most related to the question
     (``rag_context_sentence_ranking``; 0: whole passages). Shorter prompts are read faster by the local model."""
 
+    rag_context_sentences_total: int = Field(default=0, ge=0)
+    """With ``rag_context_sentences``: keep only this many of the kept sentences over all documents, the
+    best-ranked (0: no cap); documents left without a sentence are dropped from the context."""
+
     rag_context_sentence_ranking: Literal["overlap", "idf", "idf_embed"] = "overlap"
     """How those sentences are ranked (``rag/sentences.py``): ``overlap``, the question's content words they
     share; ``idf``, those words weighted by rarity among the retrieved sentences; ``idf_embed``, ``idf`` plus

@@ -70,3 +70,24 @@ def test_idf_embed_adds_the_scaled_cosine_and_ties_go_to_the_earlier_sentence() 
     assert sentence_scores("Alpha?", ["Alpha beta.", "Gamma delta."], "idf_embed") == sentence_scores(
         "Alpha?", ["Alpha beta.", "Gamma delta."], "idf"
     )
+
+
+def test_total_keeps_the_best_sentences_over_all_documents_and_drops_empty_ones() -> None:
+    d1 = doc("The Broncos won the game. Rain fell.", "d1")
+    d2 = doc("Fans cheered. The Broncos won in Santa Clara.", "d2")
+    d3 = doc("Nothing here.", "d3")
+    question = "Where did the Broncos win?"
+    per_doc = trim_to_sentences([d1, d2, d3], question, 1)
+    assert [d.text for d in per_doc] == [
+        "The Broncos won the game.",
+        "The Broncos won in Santa Clara.",
+        "Nothing here.",
+    ]
+    # Both kept sentences tie on overlap (broncos, won): the earlier document goes first.
+    [only] = trim_to_sentences([d1, d2, d3], question, 1, total=1)
+    assert (only.id, only.text) == ("d1", "The Broncos won the game.")
+    two = trim_to_sentences([d1, d2, d3], question, 2, total=2)
+    assert [(d.id, d.text) for d in two] == [
+        ("d1", "The Broncos won the game."),
+        ("d2", "The Broncos won in Santa Clara."),
+    ]

@@ -92,24 +92,37 @@ def trim_to_sentences(
     *,
     ranking: SentenceRanking = "overlap",
     embed: Embed | None = None,
+    total: int = 0,
 ) -> list[ContextDocument]:
     """Each document cut to its ``keep`` best sentences (see the module docstring), in their
     original order. ``keep <= 0``: unchanged. Scores are computed over the sentences of all
-    ``docs`` at once (the IDF and the scaling are per question, not per document)."""
+    ``docs`` at once (the IDF and the scaling are per question, not per document). ``total > 0``
+    then keeps only the ``total`` best of those sentences over all documents (ties: the earlier
+    document, then sentence); a document left with none is dropped."""
     if keep <= 0:
         return list(docs)
     parts = [split_sentences(doc.text) for doc in docs]
     flat = [s for sentences in parts for s in sentences]
     scores = sentence_scores(question, flat, ranking, embed) if flat else []
-    out: list[ContextDocument] = []
+    chosen: list[list[int]] = []
+    candidates: list[tuple[float, int, int]] = []
     offset = 0
-    for doc, sentences in zip(docs, parts, strict=True):
+    for d, sentences in enumerate(parts):
         own = scores[offset : offset + len(sentences)]
         offset += len(sentences)
-        if len(sentences) <= keep:
+        ranked = sorted(range(len(sentences)), key=lambda i: (-own[i], i))[:keep]
+        chosen.append(ranked)
+        candidates += [(-own[i], d, i) for i in ranked]
+    if total > 0:
+        best = sorted(candidates)[:total]
+        chosen = [[i for _, dd, i in best if dd == d] for d in range(len(parts))]
+    out: list[ContextDocument] = []
+    for doc, sentences, picked in zip(docs, parts, chosen, strict=True):
+        if not picked and sentences:
+            continue
+        if len(picked) == len(sentences):
             out.append(doc)
             continue
-        ranked = sorted(range(len(sentences)), key=lambda i: (-own[i], i))
-        text = " ".join(sentences[i] for i in sorted(ranked[:keep]))
+        text = " ".join(sentences[i] for i in sorted(picked))
         out.append(doc.model_copy(update={"text": text}))
     return out

@@ -239,7 +239,8 @@ class RagService:
 
     def _trim(self, docs: list[ContextDocument], question: str) -> list[ContextDocument]:
         keep, ranking = self.settings.rag_context_sentences, self.settings.rag_context_sentence_ranking
-        return trim_to_sentences(docs, question, keep, ranking=ranking, embed=self._cosines)
+        total = self.settings.rag_context_sentences_total
+        return trim_to_sentences(docs, question, keep, ranking=ranking, embed=self._cosines, total=total)
 
     async def answer(self, req: AnswerRequest) -> RagAnswer:
         trace = self._new_trace(req.corpus, req.question)
