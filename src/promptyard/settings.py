@@ -319,7 +319,7 @@ class Settings(BaseSettings):
     """With ``rag_context_sentences``: keep only this many of the kept sentences over all documents, the
     best-ranked (0: no cap); documents left without a sentence are dropped from the context."""
 
-    rag_context_sentence_ranking: Literal["overlap", "idf", "idf_embed"] = "overlap"
+    rag_context_sentence_ranking: Literal["overlap", "idf", "idf_embed"] = "idf_embed"
     """How those sentences are ranked (``rag/sentences.py``): ``overlap``, the question's content words they
     share; ``idf``, those words weighted by rarity among the retrieved sentences; ``idf_embed``, ``idf`` plus
     the embedder's question-sentence cosine (one embedding batch per answer)."""

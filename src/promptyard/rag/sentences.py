@@ -14,7 +14,9 @@ of (:data:`SentenceRanking`):
 
 Ties go to the earlier sentence; the kept sentences stay in their original order. On SQuAD
 (top 3 chunks, 1 sentence each, docs/benchmarks.md) the gold answer was inside the kept
-sentences for 83% of 100 selection-seed questions with ``overlap`` and 87% with ``idf_embed``.
+sentences for 83% of 100 selection-seed questions with ``overlap`` and 87% with ``idf_embed``
+(the default); the single best sentence of the three documents (``total=1``) held it for 76%
+and 80%.
 """
 
 from __future__ import annotations
