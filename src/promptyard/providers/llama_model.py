@@ -25,17 +25,14 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from promptyard.errors import BadRequest, ConfigError
 from promptyard.providers.base import DecodingConstraint
 from promptyard.providers.llama_probe import CheckMode, ensure_local_runtime
+from promptyard.providers.local_models import PromptFormat
 
 log = logging.getLogger(__name__)
-
-PromptFormat = Literal["auto", "chat", "plain"]
-"""``chat``: the GGUF's chat template; ``plain``: :func:`plain_prompt`; ``auto``: chat when the GGUF has one."""
-
 
 PLAIN_ANSWER_CUE = "Answer:"
 

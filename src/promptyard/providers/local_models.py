@@ -30,6 +30,10 @@ if TYPE_CHECKING:
     from promptyard.settings import Settings
 
 LocalModelName = Literal["smollm2", "gemma3-270m"]
+"""The keys of :data:`PACKAGED_MODELS`."""
+PromptFormat = Literal["auto", "chat", "plain"]
+"""``chat``: the GGUF's chat template; ``plain``: :func:`.llama_model.plain_prompt`;
+``auto``: chat when the GGUF has one."""
 
 
 @dataclass(frozen=True)

@@ -24,15 +24,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from promptyard.rag.models import ContextDocument
+from promptyard.rag.models import ContextDocument, SentenceRanking
 from promptyard.words import content_words
 
-SentenceRanking = Literal["overlap", "idf", "idf_embed"]
 Embed = Callable[[str, Sequence[str]], npt.NDArray[np.float32]]
 """``(question, sentences)`` -> one cosine similarity per sentence."""
 
