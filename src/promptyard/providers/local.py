@@ -38,9 +38,9 @@ from promptyard.providers.llama_model import (
     LoadedModel,
     ModelPool,
     default_threads,
-    find_gguf,
     model_pool,
 )
+from promptyard.providers.local_models import configured_gguf
 
 if TYPE_CHECKING:
     from promptyard.settings import Settings
@@ -223,11 +223,12 @@ def _translate(exc: BaseException) -> PromptyardError:
 def create(settings: Settings) -> LocalProvider:
     """The ``local`` provider from ``PROMPTYARD_LOCAL_*`` (the model loads on first use)."""
     pool = model_pool(
-        find_gguf(settings.local_model_path),
+        configured_gguf(settings),
         n_ctx=settings.local_n_ctx,
         threads=default_threads(settings.local_threads),
         size=settings.local_concurrency,
         check=settings.local_runtime_check,
+        prompt_format=settings.local_prompt_format,
     )
     return LocalProvider(pool)
 
@@ -237,7 +238,7 @@ def preflight(settings: Settings) -> None:
     :mod:`.llama_probe`). Raises :class:`~promptyard.errors.LocalRuntimeBroken` with the fix."""
     from promptyard.providers.llama_probe import ensure_local_runtime
 
-    ensure_local_runtime(find_gguf(settings.local_model_path), settings.local_runtime_check)
+    ensure_local_runtime(configured_gguf(settings), settings.local_runtime_check)
 
 
 def configured(settings: Settings) -> bool:

@@ -12,12 +12,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from promptyard.rag.models import ContextDocument, Hit
-from promptyard.words import content_words
 
 MAX_DOCUMENTS = 20
 """``rag_answer`` accepts at most 20 documents."""
@@ -99,25 +97,3 @@ def whole_corpus_context(chunks: Sequence[Hit], *, max_documents: int = MAX_DOCU
 def answer_variables(question: str, docs: Sequence[ContextDocument]) -> dict[str, Any]:
     """The ``rag_answer`` prompt's variables for ``question`` over ``docs`` (also used by trace replay)."""
     return {"question": question, "documents": [{"id": d.id, "title": d.title, "text": d.text} for d in docs]}
-
-
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
-
-
-def trim_to_sentences(docs: Sequence[ContextDocument], question: str, keep: int) -> list[ContextDocument]:
-    """Each document cut to its ``keep`` sentences sharing the most content words with the
-    question (ties: the earlier sentence), in their original order. ``keep <= 0``: unchanged."""
-    if keep <= 0:
-        return list(docs)
-    asked = content_words(question)
-    out: list[ContextDocument] = []
-    for doc in docs:
-        parts = [s.strip() for s in _SENTENCE_END.split(doc.text) if s.strip()]
-        if len(parts) <= keep:
-            out.append(doc)
-            continue
-        ranked = sorted(range(len(parts)), key=lambda i: (-len(asked & content_words(parts[i])), i))
-        chosen = sorted(ranked[:keep])
-        text = " ".join(parts[i] for i in chosen)
-        out.append(doc.model_copy(update={"text": text}))
-    return out

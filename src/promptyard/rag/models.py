@@ -15,6 +15,8 @@ from pydantic import BaseModel, Field, StringConstraints
 SearchMode = Literal["hybrid", "vector", "bm25"]
 FusionMethod = Literal["zscore", "rrf"]
 """How hybrid search merges its lists: z-score (normalized score) fusion or reciprocal rank fusion."""
+SentenceRanking = Literal["overlap", "idf", "idf_embed"]
+"""How context sentences are ranked against the question (``rag/sentences.py``)."""
 TransformName = Literal["none", "hyde", "multi_query", "decompose"]
 
 #: A metadata filter value: a scalar must match exactly, a list means "any of these".

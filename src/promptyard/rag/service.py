@@ -14,11 +14,14 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
+
 from promptyard.errors import NotFound, PromptyardError, ProviderTimeout
 from promptyard.gateway.base import CallContext, GatewayAPI, PromptCall
 from promptyard.prompts.refs import split_ref
 from promptyard.rag.citations import ABSTENTION, SNIPPET_CHARS, check_answer
-from promptyard.rag.context import answer_variables, build_context, trim_to_sentences, whole_corpus_context
+from promptyard.rag.context import answer_variables, build_context, whole_corpus_context
 from promptyard.rag.embedders.base import Embedder
 from promptyard.rag.ingest import IngestProgress, IngestReport, ingest_paths
 from promptyard.rag.models import (
@@ -34,6 +37,7 @@ from promptyard.rag.models import (
 )
 from promptyard.rag.rerankers.base import Reranker
 from promptyard.rag.retrieval import Retriever
+from promptyard.rag.sentences import trim_to_sentences
 from promptyard.rag.stores.base import VectorStore
 from promptyard.rag.transforms import TransformOutput, run_transform
 from promptyard.settings import Settings
@@ -227,6 +231,17 @@ class RagService:
         result = await self.asearch(sreq, trace=trace)
         return build_context(result.hits, budget=budget), list(result.flags)
 
+    def _cosines(self, question: str, sentences: Sequence[str]) -> npt.NDArray[np.float32]:
+        vectors = np.asarray(self.embedder.embed(list(sentences), kind="document"), dtype=np.float32)
+        query = np.asarray(self.embedder.embed([question], kind="query"), dtype=np.float32)[0]
+        scores: npt.NDArray[np.float32] = vectors @ query
+        return scores
+
+    def _trim(self, docs: list[ContextDocument], question: str) -> list[ContextDocument]:
+        keep, ranking = self.settings.rag_context_sentences, self.settings.rag_context_sentence_ranking
+        total = self.settings.rag_context_sentences_total
+        return trim_to_sentences(docs, question, keep, ranking=ranking, embed=self._cosines, total=total)
+
     async def answer(self, req: AnswerRequest) -> RagAnswer:
         trace = self._new_trace(req.corpus, req.question)
         trace.end_user = req.end_user
@@ -246,7 +261,7 @@ class RagService:
         info = await asyncio.to_thread(self.corpus, req.corpus)
         trace.corpus_version = info.version
         docs, flags = await self._context(req, info, trace)
-        docs = trim_to_sentences(docs, req.question, self.settings.rag_context_sentences)
+        docs = await asyncio.to_thread(self._trim, docs, req.question)
         trace.context_chunk_ids = [c for d in docs for c in d.chunk_ids]
         sources = _sources(docs)
         base = RagAnswer(answer=None, corpus=req.corpus, corpus_version=info.version, sources=sources, flags=flags)
