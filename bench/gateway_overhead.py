@@ -180,7 +180,7 @@ class Promptyard:
 
 
 def start_promptyard(
-    tmp: Path, upstream_port: int, log: Path, probe: Path | None = None, http: str = HTTP
+    tmp: Path, upstream_port: int, log: Path, probe: Path | None = None, http: str = HTTP, busy_poll_us: int = 300
 ) -> Promptyard:
     env = {
         **os.environ,
@@ -192,6 +192,7 @@ def start_promptyard(
         "PROMPTYARD_TRACING": "true",
         "PROMPTYARD_LOG_LEVEL": "warning",
         "PROMPTYARD_CACHE_BACKEND": "memory",
+        "PROMPTYARD_SERVER_BUSY_POLL_US": str(busy_poll_us),
     }
     if probe is not None:
         env["PROMPTYARD_BENCH_PROBE_OUT"] = str(probe)
@@ -399,6 +400,9 @@ def main() -> None:
     parser.add_argument("--skip-litellm", action="store_true", help="measure promptyard only")
     parser.add_argument("--probe", action="store_true", help="measure promptyard's event-loop stalls (loop_probe.py)")
     parser.add_argument("--http", default=HTTP, help=f"uvicorn --http for promptyard (default {HTTP})")
+    parser.add_argument(
+        "--busy-poll-us", type=int, default=300, help="PROMPTYARD_SERVER_BUSY_POLL_US (default 300; 0: off)"
+    )
     parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_upstream:
@@ -421,7 +425,7 @@ def main() -> None:
             up_url = f"http://127.0.0.1:{up_port}/v1/chat/completions"
             wait_http(up_url, upstream, 20)
             probe = tmp / "probe.json" if args.probe else None
-            py = start_promptyard(tmp, up_port, logs / "promptyard.log", probe, args.http)
+            py = start_promptyard(tmp, up_port, logs / "promptyard.log", probe, args.http, args.busy_poll_us)
             procs.append(py.proc)
             auth = {"authorization": f"Bearer {py.key}"}
 

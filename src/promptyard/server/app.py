@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from promptyard import __version__
 from promptyard.runtime import Runtime
 from promptyard.server import errors
+from promptyard.server.busy_poll import BusyPoll
 from promptyard.server.heap import freeze_heap
 from promptyard.server.hot import App
 from promptyard.server.routers import admin as admin_router
@@ -48,6 +49,7 @@ def create_app(runtime: Runtime | None = None) -> App:
         await rt.aclose()
 
     app = App(title="promptyard", version=__version__, lifespan=lifespan)
+    app.busy_poll = BusyPoll(rt.settings.server_busy_poll_us)
     app.state.runtime = rt
     errors.install(app)
     app.include_router(health.router)

@@ -23,6 +23,7 @@ from fastapi.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from promptyard.server.auth import require
+from promptyard.server.busy_poll import BusyPoll
 from promptyard.server.keys import ApiKey
 
 log = logging.getLogger(__name__)
@@ -43,12 +44,24 @@ class App(FastAPI):
         self._authenticate = require("app")
         self._chat: Endpoint | None = None
         self._run: Endpoint | None = None
+        self.busy_poll = BusyPoll(0)
+        """Set by :func:`promptyard.server.app.create_app` from ``PROMPTYARD_SERVER_BUSY_POLL_US``."""
 
     def serve_hot(self, *, chat: Endpoint, run: Endpoint) -> None:
         """Register the endpoint functions (the routers' own) that the hot paths call."""
         self._chat, self._run = chat, run
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.busy_poll.window:
+            await self._dispatch(scope, receive, send)
+            return
+        self.busy_poll.touch()
+        try:
+            await self._dispatch(scope, receive, send)
+        finally:
+            self.busy_poll.touch()
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.hot_routes and scope["type"] == "http" and scope["method"] == "POST":
             path: str = scope["path"]
             if path == _CHAT and self._chat is not None:
