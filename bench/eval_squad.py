@@ -20,7 +20,7 @@ answer is collected (debug log of the local model) and a calibration table shows
 Usage::
 
     .venv/bin/python bench/eval_squad.py [--n 50] [--seed 0] [--data ../shared/data/squad]
-                                         [--prompt rag_answer@1.1.0] [--top-k 3] [--sentences 1]
+                                         [--prompt rag_answer@1.2.0] [--top-k 3] [--sentences 1]
                                          [--sentences-total 1] [--ranking idf_embed]
                                          [--unanswerable N] [--concurrency 1] [--reports-dir reports]
 """
@@ -51,7 +51,7 @@ from promptyard.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "squad"
-PROMPT = "rag_answer@1.1.0"
+PROMPT = "rag_answer@1.2.0"
 CORPUS = "squad"
 NOGOLD = "squad-nogold"
 CONFIDENCE_GRID = (-99.0, -3.0, -2.5, -2.0, -1.8, -1.6, -1.4, -1.2, -1.0, -0.8, -0.6)
@@ -226,7 +226,12 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with rag_corpus.jsonl and rag_qa.jsonl")
     parser.add_argument("--prompt", default=PROMPT, help=f"prompt to evaluate (default {PROMPT})")
     parser.add_argument("--top-k", type=int, default=3, help="chunks retrieved per question")
-    parser.add_argument("--sentences", type=int, default=1, help="sentences kept per document (0: whole passages)")
+    parser.add_argument(
+        "--sentences",
+        type=int,
+        default=1,
+        help="sentences kept per document (0: the prompt's context block, else whole passages)",
+    )
     parser.add_argument(
         "--sentences-total", type=int, default=1, help="sentences kept over all documents, the best (0: no cap)"
     )

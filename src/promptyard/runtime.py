@@ -120,7 +120,7 @@ class Runtime:
         """Corpora, ingest, hybrid search and cited answers (store, embedder, reranker from settings)."""
         from promptyard.rag.service import build_rag
 
-        return build_rag(self.settings, tracer=self.tracer, gateway=lambda: self.gateway)
+        return build_rag(self.settings, tracer=self.tracer, gateway=lambda: self.gateway, prompts=lambda: self.registry)
 
     async def aclose(self) -> None:
         """Release what was opened: providers, trace writers, database connections."""

@@ -314,7 +314,8 @@ class Settings(BaseSettings):
 
     rag_context_sentences: int = 0
     """Cut each context document to this many sentences, those most related to the question
-    (``rag_context_sentence_ranking``; 0: whole passages). Shorter prompts are read faster by the local model."""
+    (``rag_context_sentence_ranking``). 0: the answer prompt's ``context`` block decides (docs/prompt-files.md),
+    whole passages without one; non-zero overrides any prompt. Shorter prompts are read faster by the local model."""
 
     rag_context_sentences_total: int = Field(default=0, ge=0)
     """With ``rag_context_sentences``: keep only this many of the kept sentences over all documents, the

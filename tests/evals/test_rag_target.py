@@ -101,3 +101,19 @@ async def test_unknown_corpus_fails_before_any_call(rag_runtime: Runtime, quiz: 
     assert "quiz" in info.value.available
     assert quiz.requests == []
     await rag_runtime.aclose()
+
+
+async def test_rag_eval_uses_the_prompts_context_block(rag_runtime: Runtime, quiz: QuizProvider) -> None:
+    rt = rag_runtime
+    folder = rt.settings.prompts_dir / "rag_answer"
+    text = (folder / "1.0.0.prompt").read_text().replace("version: 1.0.0", "version: 1.1.0", 1)
+    head, sep, body = text.partition("\n---\n")
+    (folder / "1.1.0.prompt").write_text(head + "\ncontext:\n  sentences: 1\n  sentences_total: 1" + sep + body)
+    rt.registry.sync(rt.settings.prompts_dir, actor="tests")
+    assert rt.registry.resolve("rag_answer", version="1.1.0").context is not None
+    for version, documents in (("1.1.0", 1), ("1.0.0", 3)):
+        quiz.requests.clear()
+        outcome = await rt.evals.run(f"rag_answer@{version}", "quiz", EvalOptions(corpus="quiz", top_k=3))
+        assert (outcome.run.aggregates or {}).get("ok") == 11
+        [sent] = [m for r in quiz.requests for m in r.messages if "is answer 3." in m.content]
+        assert sent.content.count("The answer to question") == documents, version

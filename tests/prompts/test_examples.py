@@ -25,6 +25,7 @@ def test_all_examples_are_present(files: dict[str, PromptFile]) -> None:
     assert set(files) >= {
         "rag_answer@1.0.0",
         "rag_answer@1.1.0",
+        "rag_answer@1.2.0",
         "summarize_email@1.0.0",
         "summarize_email@1.1.0",
         "classify_ticket@1.0.0",
@@ -59,6 +60,18 @@ def test_rag_answer_1_1_constrains_to_cited_spans(files: dict[str, PromptFile]) 
     assert (constrain.kind, constrain.sources, constrain.question) == ("cited_extractive", "documents", "question")
     assert constrain.on_unsupported == "ignore"  # a bigger model behind the same prompt still answers
     assert [b.role for b in spec.blocks] == [b.role for b in files["rag_answer@1.0.0"].spec.blocks]
+
+
+def test_rag_answer_1_2_is_1_1_plus_context_trimming(files: dict[str, PromptFile]) -> None:
+    old, new = files["rag_answer@1.1.0"].spec, files["rag_answer@1.2.0"].spec
+    assert old.context is None
+    assert new.context is not None
+    assert (new.context.sentences, new.context.sentences_total, new.context.ranking) == (1, 1, "idf_embed")
+    assert new.model == old.model
+    assert [(b.role, b.template) for b in new.blocks] == [(b.role, b.template) for b in old.blocks]
+    assert new.variables == old.variables
+    changed = {c.field: c.new for c in diff_prompts(files["rag_answer@1.1.0"], files["rag_answer@1.2.0"]).metadata}
+    assert changed["context"] == {"sentences": 1, "sentences_total": 1, "ranking": "idf_embed"}
 
 
 def test_classify_ticket_schema_is_valid_and_matches_its_example(files: dict[str, PromptFile]) -> None:

@@ -265,3 +265,17 @@ def test_constrain_must_name_a_list_variable() -> None:
     ok = parse_prompt(with_body("[user]\n{{ documents }}\n", front.replace("type: string", "type: list")))
     assert ok.model.constrain is not None
     assert ok.model.constrain.kind == "cited_extractive"
+
+
+def test_context_block_parses_and_bad_values_name_the_field() -> None:
+    front = "name: t\nversion: 1.0.0\ncontext:\n  sentences: 2\n  ranking: idf\n"
+    spec = parse_prompt(with_body("[user]\nhi\n", front))
+    assert spec.context is not None
+    assert (spec.context.sentences, spec.context.sentences_total, spec.context.ranking) == (2, 0, "idf")
+    assert parse_prompt(with_body("[user]\nhi\n")).context is None
+    for bad, needle in [
+        ("context:\n  sentences: 0\n", "context.sentences"),
+        ("context:\n  sentences: 1\n  ranking: bm25\n", "context.ranking"),
+        ("context:\n  sentence: 1\n", "context.sentence"),
+    ]:
+        assert needle in str(_error(with_body("[user]\nhi\n", "name: t\nversion: 1.0.0\n" + bad)))

@@ -172,3 +172,42 @@ async def test_idf_embed_ranking_embeds_the_sentences_once_per_answer(
     assert "Cats purr when they are content." in sentences  # ranked, then cut
     assert any(s.startswith("A cat sleeps sixteen hours a day.") for s in sentences)
     assert "Dogs bark at the mail carrier." in sentences  # every document's sentences, one batch
+
+
+async def test_prompt_context_block_trims_when_settings_are_default(pets: Runtime, fake_llm: FakeProvider) -> None:
+    assert pets.settings.rag_context_sentences == 0
+    pets.registry.set_label("rag_answer", "production", "1.2.0", actor="tests")  # context: 1 sentence, 1 in all
+    cats = _ids(pets)["cats.md"]
+    fake_llm.script(reply(f"Sixteen hours [{cats}]."))
+    out = await pets.rag.answer(AnswerRequest(corpus="pets", question="How long does a cat sleep?"))
+    sent = _denonce(fake_llm.requests[-1].messages[1].content)
+    assert "A cat sleeps sixteen hours a day." in sent
+    for cut in ("Cats purr when they are content.", "Dogs bark", "A dog needs", "Parrots can mimic"):
+        assert cut not in sent
+    assert [s.id for s in out.sources] == [cats]  # the other documents were left without a sentence
+    assert out.prompt == "rag_answer@1.2.0"
+
+
+async def test_context_sentences_setting_overrides_the_prompt_block(pets: Runtime, fake_llm: FakeProvider) -> None:
+    pets.registry.set_label("rag_answer", "production", "1.2.0", actor="tests")
+    pets.settings.rag_context_sentences = 1  # total 0 (no cap) from the settings, not the prompt's 1
+    cats = _ids(pets)["cats.md"]
+    fake_llm.script(reply(f"Sixteen hours [{cats}]."))
+    out = await pets.rag.answer(AnswerRequest(corpus="pets", question="How long does a cat sleep?"))
+    sent = _denonce(fake_llm.requests[-1].messages[1].content)
+    assert "A cat sleeps sixteen hours a day." in sent
+    assert "Cats purr when they are content." not in sent  # still one sentence per document
+    assert "Parrots can mimic human speech." in sent  # but every document keeps one
+    assert len(out.sources) == 3
+
+
+async def test_prompt_without_context_block_sends_whole_passages(pets: Runtime, fake_llm: FakeProvider) -> None:
+    cats = _ids(pets)["cats.md"]
+    fake_llm.script(reply(f"Sixteen hours [{cats}]."))
+    out = await pets.rag.answer(
+        AnswerRequest(corpus="pets", question="How long does a cat sleep?", prompt="rag_answer@1.1.0")
+    )
+    sent = _denonce(fake_llm.requests[-1].messages[1].content)
+    for whole in ("Cats purr when they are content.", "A cat sleeps sixteen hours a day.", "A dog needs a daily walk"):
+        assert whole in sent
+    assert out.prompt == "rag_answer@1.1.0"

@@ -207,7 +207,7 @@ def test_demo_setup_is_idempotent_and_reuses_its_key(env: Path, tmp_path: Path) 
     assert rt.keys.verify(key).role == "admin"
     labels = {p.name: p.labels for p in rt.registry.list_prompts()}
     assert labels["summarize_email"] == {"production": "1.0.0", "staging": "1.1.0"}
-    assert labels["rag_answer"] == {"production": "1.1.0"}  # cited answers on the local model
+    assert labels["rag_answer"] == {"production": "1.2.0"}  # cited answers on the local model, trimmed context
     for name in ("classify_ticket", "support_assistant"):
         assert labels[name] == {"production": "1.0.0"}
     # someone releases 1.1.0; a rerun of the demo must not undo it

@@ -27,7 +27,7 @@ DEMO_CORPUS = "docs"
 #: Explicit demo pins. Every other prompt with exactly one version gets ``production`` on it.
 DEMO_PINS: dict[str, dict[str, str]] = {
     "summarize_email": {"production": "1.0.0", "staging": "1.1.0"},
-    "rag_answer": {"production": "1.1.0"},
+    "rag_answer": {"production": "1.2.0"},
 }
 
 

@@ -100,6 +100,7 @@ def rag_target(rag: RagService, spec: PromptSpec, corpus: str, top_k: int | None
         reranker=rag.reranker,
         tracer=traces,
         gateway=lambda: results,
+        prompts=rag.prompts,
     )
     k = top_k or rag.settings.rag_top_k
 

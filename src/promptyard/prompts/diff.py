@@ -158,7 +158,7 @@ def diff_prompts(*args: Any, context: int = 3, eval_delta: Sequence[EvalDeltaRow
         old_text, old_spec, new_text, new_spec = args
     else:
         raise TypeError("diff_prompts(old, new) or diff_prompts(old_text, old_spec, new_text, new_spec)")
-    meta = ("name", "description", "tags", "changelog")
+    meta = ("name", "description", "tags", "changelog", "context")
     return PromptDiff(
         old_ref=old_spec.ref,
         new_ref=new_spec.ref,

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from promptyard.chat import CacheTTL, Role
 from promptyard.guards.base import GuardsConfig
 from promptyard.providers.base import ConstraintKind, ConstraintOptions
+from promptyard.rag.models import SentenceRanking
 
 VarType = Literal["string", "integer", "number", "boolean", "list", "object"]
 FallbackTrigger = Literal["rate_limited", "unavailable", "timeout"]
@@ -87,6 +88,20 @@ class ModelConfig(_Strict):
     """Constrained decoding of the answer (see :class:`ConstrainConfig`)."""
 
 
+class ContextConfig(_Strict):
+    """``context``: how the RAG answer path trims the retrieved documents before rendering this
+    prompt (docs/prompt-files.md). Unset: whole passages. ``PROMPTYARD_RAG_CONTEXT_SENTENCES``
+    set non-zero overrides it (then all three come from the settings)."""
+
+    sentences: int = Field(ge=1)
+    """Keep this many sentences of each document, those most related to the question."""
+    sentences_total: int = Field(default=0, ge=0)
+    """Then keep only this many of the kept sentences over all documents, the best-ranked (0: no cap);
+    a document left without a sentence is dropped from the context."""
+    ranking: SentenceRanking = "idf_embed"
+    """How sentences are ranked against the question: ``overlap``, ``idf`` or ``idf_embed`` (``rag/sentences.py``)."""
+
+
 class OutputRules(_Strict):
     json_schema: dict[str, Any] | None = None
     required_sections: list[str] = Field(default_factory=list)
@@ -123,6 +138,8 @@ class PromptSpec(_Strict):
     breakpoints: list[Breakpoint] = Field(default_factory=list)
     guards: GuardsConfig | None = None
     """Input and output guards for this prompt (docs/guards.md)."""
+    context: ContextConfig | None = None
+    """Context trimming when the RAG answer path renders this prompt (see :class:`ContextConfig`)."""
 
     @property
     def ref(self) -> str:

@@ -13,12 +13,14 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from promptyard.errors import NotFound, PromptyardError, ProviderTimeout
 from promptyard.gateway.base import CallContext, GatewayAPI, PromptCall
+from promptyard.prompts.model import ContextConfig
 from promptyard.prompts.refs import split_ref
 from promptyard.rag.citations import ABSTENTION, SNIPPET_CHARS, check_answer
 from promptyard.rag.context import answer_variables, build_context, whole_corpus_context
@@ -42,6 +44,10 @@ from promptyard.rag.stores.base import VectorStore
 from promptyard.rag.transforms import TransformOutput, run_transform
 from promptyard.settings import Settings
 from promptyard.tracing.model import Candidate, StageLatencies, Trace, TraceRecorder, new_trace_id
+
+if TYPE_CHECKING:
+    from promptyard.gateway.pipeline import PromptSource
+    from promptyard.prompts.refs import Ref
 
 log = logging.getLogger("promptyard.rag")
 
@@ -73,8 +79,11 @@ class RagService:
         reranker: Reranker,
         tracer: TraceRecorder,
         gateway: Callable[[], GatewayAPI] | None = None,
+        prompts: Callable[[], PromptSource] | None = None,
     ) -> None:
         self.settings = settings
+        self.prompts = prompts
+        """The registry the answer prompt's ``context`` trimming is read from (unset: whole passages)."""
         self.store = store
         self.embedder = embedder
         self.reranker = reranker
@@ -237,10 +246,27 @@ class RagService:
         scores: npt.NDArray[np.float32] = vectors @ query
         return scores
 
-    def _trim(self, docs: list[ContextDocument], question: str) -> list[ContextDocument]:
-        keep, ranking = self.settings.rag_context_sentences, self.settings.rag_context_sentence_ranking
-        total = self.settings.rag_context_sentences_total
-        return trim_to_sentences(docs, question, keep, ranking=ranking, embed=self._cosines, total=total)
+    def _context_config(self, ref: Ref) -> ContextConfig | None:
+        """How to trim the context: ``PROMPTYARD_RAG_CONTEXT_SENTENCES`` set non-zero, else the answer
+        prompt's ``context`` block, else None (whole passages)."""
+        s = self.settings
+        if s.rag_context_sentences > 0:
+            return ContextConfig(
+                sentences=s.rag_context_sentences, sentences_total=s.rag_context_sentences_total,
+                ranking=s.rag_context_sentence_ranking,
+            )  # fmt: skip
+        if self.prompts is None or (ref.version is None and ref.label is None):
+            return None  # a bare name: the gateway call names the problem
+        # The version the label points at (a split on the label may still pick another arm later).
+        return self.prompts().resolve(ref.name, version=ref.version, label=ref.label).context
+
+    def _trim(self, docs: list[ContextDocument], question: str, ref: Ref) -> list[ContextDocument]:
+        config = self._context_config(ref) if docs else None
+        if config is None:
+            return docs
+        return trim_to_sentences(
+            docs, question, config.sentences, ranking=config.ranking, embed=self._cosines, total=config.sentences_total
+        )
 
     async def answer(self, req: AnswerRequest) -> RagAnswer:
         trace = self._new_trace(req.corpus, req.question)
@@ -261,14 +287,14 @@ class RagService:
         info = await asyncio.to_thread(self.corpus, req.corpus)
         trace.corpus_version = info.version
         docs, flags = await self._context(req, info, trace)
-        docs = await asyncio.to_thread(self._trim, docs, req.question)
+        ref = split_ref(req.prompt or self.settings.rag_answer_prompt)
+        docs = await asyncio.to_thread(self._trim, docs, req.question, ref)
         trace.context_chunk_ids = [c for d in docs for c in d.chunk_ids]
         sources = _sources(docs)
         base = RagAnswer(answer=None, corpus=req.corpus, corpus_version=info.version, sources=sources, flags=flags)
         if not docs:
             return base.model_copy(update={"answer": ABSTENTION, "message": NO_DOCUMENTS_MESSAGE,
                                            "flags": [*flags, "no_documents", "abstained"]})  # fmt: skip
-        ref = split_ref(req.prompt or self.settings.rag_answer_prompt)
         call = PromptCall(
             name=ref.name,
             version=ref.version,
@@ -332,7 +358,11 @@ class RagService:
 
 
 def build_rag(
-    settings: Settings, *, tracer: TraceRecorder, gateway: Callable[[], GatewayAPI] | None = None
+    settings: Settings,
+    *,
+    tracer: TraceRecorder,
+    gateway: Callable[[], GatewayAPI] | None = None,
+    prompts: Callable[[], PromptSource] | None = None,
 ) -> RagService:
     """The service from settings: the configured store (with retries), embedder and reranker."""
     from promptyard.rag.embedders.base import create_embedder
@@ -352,4 +382,5 @@ def build_rag(
         reranker=create_reranker(settings.reranker, settings),
         tracer=tracer,
         gateway=gateway,
+        prompts=prompts,
     )
